@@ -1,0 +1,140 @@
+import type { TReadiness } from '@parley/contracts';
+import type { Config, RoleName } from './config.ts';
+import type { Broker } from './infra/broker/broker.ts';
+import { createBroker } from './infra/broker/index.ts';
+import { INTERVIEW_EVENTS_TOPOLOGY } from './infra/broker/topology.ts';
+import type { Cache } from './infra/cache/cache.ts';
+import { createCache } from './infra/cache/index.ts';
+import type { Database } from './infra/db/database.ts';
+import { createDatabase } from './infra/db/index.ts';
+import { Metrics } from './infra/http/metrics.ts';
+import { createLogger, type Logger } from './infra/log.ts';
+import type { Mailer } from './infra/mail/mail.ts';
+import { createMailer } from './infra/mail/index.ts';
+import { createStorage, loadOrCreateMasterKey } from './infra/storage/index.ts';
+import type { Storage } from './infra/storage/storage.ts';
+
+type AdapterName = 'database' | 'cache' | 'broker' | 'storage' | 'mail';
+
+/** What each role needs; a process builds the union for the roles it runs and nothing more. */
+const ROLE_NEEDS: Record<RoleName, AdapterName[]> = {
+  gateway: ['cache'],
+  interview: ['database', 'cache', 'broker', 'storage', 'mail'],
+  realtime: ['database', 'cache', 'broker', 'storage'],
+  emotion: ['database', 'cache', 'broker', 'storage'],
+  scoring: ['database', 'cache', 'broker', 'storage'],
+  worker: ['database', 'cache', 'broker', 'storage', 'mail'],
+};
+
+/**
+ * The composition root: every adapter is built here from the config and passed down. Nothing
+ * else in the server constructs infrastructure.
+ */
+export class Container {
+  private constructor(
+    readonly config: Config,
+    readonly logger: Logger,
+    readonly metrics: Metrics,
+    private readonly adapters: Partial<{
+      database: Database;
+      cache: Cache;
+      broker: Broker;
+      storage: Storage;
+      mail: Mailer;
+    }>,
+  ) {}
+
+  static async create(config: Config, overrides: { logger?: Logger } = {}): Promise<Container> {
+    const logger = overrides.logger ?? createLogger({ level: config.server.logLevel, name: 'parley' });
+    const metrics = new Metrics({ roles: config.server.roles.join(',') });
+    const needs = new Set(config.server.roles.flatMap((r) => ROLE_NEEDS[r]));
+    const adapters: ConstructorParameters<typeof Container>[3] = {};
+    try {
+      if (needs.has('database')) {
+        adapters.database = await createDatabase(config);
+        await adapters.database.migrate();
+      }
+      if (needs.has('cache')) adapters.cache = await createCache(config);
+      if (needs.has('broker')) adapters.broker = await createBroker(config, INTERVIEW_EVENTS_TOPOLOGY);
+      if (needs.has('storage')) {
+        const masterKey = config.storage.masterKey ?? (await loadOrCreateMasterKey(config.server.dataDir));
+        adapters.storage = await createStorage(config, { masterKey });
+      }
+      if (needs.has('mail')) adapters.mail = await createMailer(config);
+    } catch (error) {
+      await closeAll(adapters, logger);
+      throw error;
+    }
+    return new Container(config, logger, metrics, adapters);
+  }
+
+  private need<K extends AdapterName>(name: K): NonNullable<Container['adapters'][K]> {
+    const adapter = this.adapters[name];
+    if (!adapter) throw new Error(`adapter "${name}" is not configured for roles ${this.config.server.roles.join(',')}`);
+    return adapter as NonNullable<Container['adapters'][K]>;
+  }
+
+  get database(): Database {
+    return this.need('database');
+  }
+  get cache(): Cache {
+    return this.need('cache');
+  }
+  get broker(): Broker {
+    return this.need('broker');
+  }
+  get storage(): Storage {
+    return this.need('storage');
+  }
+  get mail(): Mailer {
+    return this.need('mail');
+  }
+
+  /** Pings every adapter this process uses, in parallel, each with a time limit. */
+  async readiness(): Promise<TReadiness> {
+    const entries = Object.entries(this.adapters) as [AdapterName, { ping(): Promise<void> }][];
+    const checks = await Promise.all(
+      entries.map(async ([name, adapter]) => {
+        const started = performance.now();
+        try {
+          await withTimeout(adapter.ping(), 2_000, `${name} ping timed out`);
+          return { name, ok: true, latencyMs: round(performance.now() - started) };
+        } catch (error) {
+          return { name, ok: false, latencyMs: round(performance.now() - started), error: (error as Error).message };
+        }
+      }),
+    );
+    return {
+      status: checks.every((c) => c.ok) ? 'ready' : 'not_ready',
+      roles: this.config.server.roles,
+      checks,
+    };
+  }
+
+  async close(): Promise<void> {
+    await closeAll(this.adapters, this.logger);
+  }
+}
+
+async function closeAll(adapters: Partial<Record<AdapterName, { close(): Promise<void> }>>, logger: Logger) {
+  // Close in reverse dependency order: producers of work first, the database last.
+  for (const name of ['mail', 'broker', 'storage', 'cache', 'database'] as const) {
+    try {
+      await adapters[name]?.close();
+    } catch (error) {
+      logger.warn({ err: error, adapter: name }, 'adapter close failed');
+    }
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

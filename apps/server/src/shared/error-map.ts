@@ -1,0 +1,33 @@
+import type { TErrorCode } from '@parley/contracts';
+
+/** One table: error code → HTTP status and WebSocket close code. */
+export const ERROR_STATUS: Record<TErrorCode, { http: number; ws: number }> = {
+  BAD_REQUEST: { http: 400, ws: 4400 },
+  VALIDATION_FAILED: { http: 400, ws: 4400 },
+  MALFORMED_JSON: { http: 400, ws: 4400 },
+  PAYLOAD_TOO_LARGE: { http: 413, ws: 1009 },
+  UNSUPPORTED_MEDIA_TYPE: { http: 415, ws: 4415 },
+  UNAUTHENTICATED: { http: 401, ws: 4401 },
+  TOKEN_EXPIRED: { http: 401, ws: 4401 },
+  TOKEN_INVALID: { http: 401, ws: 4401 },
+  TOKEN_REUSED: { http: 401, ws: 4401 },
+  INVALID_CREDENTIALS: { http: 401, ws: 4401 },
+  FORBIDDEN: { http: 403, ws: 4403 },
+  NOT_FOUND: { http: 404, ws: 4404 },
+  CONFLICT: { http: 409, ws: 4409 },
+  ALREADY_EXISTS: { http: 409, ws: 4409 },
+  ILLEGAL_TRANSITION: { http: 409, ws: 4409 },
+  DEADLINE_PASSED: { http: 409, ws: 4409 },
+  TIME_LIMIT_EXCEEDED: { http: 409, ws: 4409 },
+  RETAKES_EXHAUSTED: { http: 409, ws: 4409 },
+  CONSENT_REQUIRED: { http: 409, ws: 4409 },
+  INVITATION_USED: { http: 410, ws: 4410 },
+  INVITATION_EXPIRED: { http: 410, ws: 4410 },
+  INVALID_STORAGE_KEY: { http: 400, ws: 4400 },
+  INTEGRITY_CHECK_FAILED: { http: 422, ws: 4422 },
+  RATE_LIMITED: { http: 429, ws: 4429 },
+  FRAME_TOO_LARGE: { http: 413, ws: 1009 },
+  SERVICE_UNAVAILABLE: { http: 503, ws: 1013 },
+  UPSTREAM_FAILED: { http: 502, ws: 1011 },
+  INTERNAL: { http: 500, ws: 1011 },
+};
