@@ -9,7 +9,11 @@
  * leaves the message for another consumer.
  */
 export interface Broker {
-  /** Resolves once the broker has accepted the message (publisher confirm). */
+  /**
+   * Resolves once the broker has accepted the message (publisher confirm). A payload JSON cannot
+   * carry is refused with a TypeError, one over the size limit (256 KiB) with a RangeError; when the
+   * broker stays unreachable past a bounded wait, fails with `AppError('SERVICE_UNAVAILABLE')`.
+   */
   publish(routingKey: string, payload: unknown, options?: PublishOptions): Promise<void>;
   /** Starts consuming a declared queue. */
   consume(queue: string, handler: MessageHandler, options?: ConsumeOptions): Promise<Consumer>;
@@ -18,6 +22,11 @@ export interface Broker {
   /** Moves every dead-lettered message of a queue back to it; returns how many were moved. */
   retryDead(queue: string): Promise<number>;
   ping(): Promise<void>;
+  /**
+   * Closes the connection as a process exit would: consumers stop and their unacked messages go
+   * back to their queues for other consumers (late handler outcomes are dropped). To drain
+   * gracefully, close the consumers first.
+   */
   close(): Promise<void>;
 }
 

@@ -1,10 +1,17 @@
 /**
  * Cache, rate-limit counters, sets and pub/sub. Values are strings; callers serialise.
  * Implementations: in-memory (embedded default) and Redis. Both pass `cache.contract.ts`.
+ *
+ * An unreachable server, or use after `close()`, fails with `AppError('SERVICE_UNAVAILABLE')`.
+ * Using a set as a string (or the reverse) fails with a `WRONGTYPE` error. Pub/sub is
+ * at-most-once: a message published while a subscriber is reconnecting is lost.
  */
 export interface Cache {
   get(key: string): Promise<string | null>;
-  /** Sets a value; with `ttlSeconds` it expires after that many seconds. */
+  /**
+   * Sets a value; with `ttlSeconds` (> 0, fractions allowed) it expires after that long, without
+   * it any earlier expiry is cleared.
+   */
   set(key: string, value: string, ttlSeconds?: number): Promise<void>;
   /** Deletes keys; missing keys are ignored. */
   del(...keys: string[]): Promise<void>;
