@@ -1,8 +1,33 @@
+import type { Assume } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type * as schema from './schema.ts';
 
+/**
+ * What `db.execute()` returns on both drivers: `pg`'s QueryResult and PGlite's Results share
+ * `rows`, so raw SQL results are typed (drizzle's generic HKT would make them `unknown`).
+ */
+export interface RowsQueryResultHKT extends PgQueryResultHKT {
+  type: RowsResult<Assume<this['row'], Record<string, unknown>>>;
+}
+
+export interface RowsResult<T> {
+  rows: T[];
+}
+
 /** Drizzle handle over our schema, the same type on PGlite and PostgreSQL. */
-export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+export type Db = PgDatabase<RowsQueryResultHKT, typeof schema>;
+
+/** Connections of one pool, for the `/metrics` DB-pool gauges. */
+export interface PoolStats {
+  /** `primary` or `replica`. */
+  readonly pool: 'primary' | 'replica';
+  /** Connections open (idle + in use). */
+  readonly total: number;
+  readonly idle: number;
+  /** Queries waiting for a free connection. */
+  readonly waiting: number;
+  readonly max: number;
+}
 
 /**
  * The relational database. Implementations: PGlite (embedded default, data under `./data/pg`)
@@ -17,5 +42,7 @@ export interface Database {
   /** Applies pending forward-only migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   ping(): Promise<void>;
+  /** Occupancy of each connection pool; empty for PGlite, which has no pool. */
+  poolStats(): PoolStats[];
   close(): Promise<void>;
 }

@@ -1,0 +1,2 @@
+ALTER TABLE "questions" ADD COLUMN "expected_seconds" integer;--> statement-breakpoint
+ALTER TABLE "questions" ADD CONSTRAINT "questions_expected_seconds_positive" CHECK ("questions"."expected_seconds" IS NULL OR "questions"."expected_seconds" > 0);
