@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { access, constants, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AppError } from '../../shared/app-error.ts';
+import { Envelope } from './envelope.ts';
+import { assertValidKey, assertValidPrefix } from './keys.ts';
+import type { Storage, StoredObject } from './storage.ts';
+
+/*
+ * Layout under the root: key "a/b/c.webm" is the file "a/b/c.webm~obj". The suffix uses "~",
+ * which no key segment may contain, so an object and a "directory" of the same name ("a/b" and
+ * "a/b/c") never collide, and nothing else in the tree (temporary files in "~tmp/") looks like an
+ * object. Every file is an envelope (envelope.ts): the disk never sees plaintext.
+ */
+const OBJECT_SUFFIX = '~obj';
+const TEMP_DIR = '~tmp';
+/** Temporary files older than this are leftovers of a crash; younger ones may be in flight. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+export interface LocalStorageOptions {
+  root: string;
+  masterKey: Uint8Array;
+  /** Master keys of earlier rotations, still accepted for reading. */
+  previousMasterKeys?: Uint8Array[];
+}
+
+/** Creates the root, removes temporary files left by a crash, and returns the storage. */
+export async function createLocalStorage(options: LocalStorageOptions): Promise<LocalStorage> {
+  const storage = new LocalStorage(options);
+  await storage.prepare();
+  return storage;
+}
+
+/** Encrypted objects on local disk: the embedded default. Writes are atomic (temp file + rename). */
+export class LocalStorage implements Storage {
+  readonly root: string;
+  private readonly envelope: Envelope;
+
+  constructor(options: LocalStorageOptions) {
+    this.root = path.resolve(options.root);
+    this.envelope = new Envelope(options.masterKey, { previousKeys: options.previousMasterKeys });
+  }
+
+  /** The file holding a key's envelope (for operators and integrity tests). */
+  fileOf(key: string): string {
+    assertValidKey(key);
+    return path.join(this.root, ...key.split('/')) + OBJECT_SUFFIX;
+  }
+
+  async prepare(): Promise<void> {
+    await mkdir(path.join(this.root, TEMP_DIR), { recursive: true, mode: 0o700 });
+    const tempDir = path.join(this.root, TEMP_DIR);
+    const now = Date.now();
+    for (const name of await readdir(tempDir)) {
+      const file = path.join(tempDir, name);
+      const info = await stat(file).catch(() => undefined);
+      if (info && now - info.mtimeMs > STALE_TEMP_MS) await rm(file, { force: true });
+    }
+  }
+
+  async put(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
+    const file = this.fileOf(key);
+    const sealed = this.envelope.seal(bytes, contentType);
+    await this.writeAtomically(file, async (tmp) => {
+      const handle = await open(tmp, 'wx', 0o600);
+      try {
+        await handle.writeFile(sealed);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    });
+  }
+
+  async putStream(key: string, body: Readable, contentType: string): Promise<{ size: number }> {
+    const file = this.fileOf(key);
+    const sealed = this.envelope.sealStream(body, contentType);
+    await this.writeAtomically(file, async (tmp) => {
+      await pipeline(Readable.from(sealed.chunks), createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+      const handle = await open(tmp, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    });
+    return { size: sealed.plaintextBytes() };
+  }
+
+  async get(key: string): Promise<StoredObject> {
+    const file = this.fileOf(key);
+    let raw: Buffer;
+    try {
+      raw = await readFile(file);
+    } catch (err) {
+      if (isMissing(err)) throw new AppError('NOT_FOUND', `No stored object at "${key}"`);
+      throw err;
+    }
+    const { bytes, contentType } = this.envelope.open(raw);
+    return { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType };
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      return (await stat(this.fileOf(key))).isFile();
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.fileOf(key);
+    await rm(file, { force: true });
+    // Empty directories would pile up (one per session); prune them up to the root.
+    let dir = path.dirname(file);
+    while (dir !== this.root && dir.startsWith(this.root + path.sep)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        break; // not empty, already gone, or being written to: all fine
+      }
+      dir = path.dirname(dir);
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    assertValidPrefix(prefix);
+    const slash = prefix.lastIndexOf('/');
+    const baseKey = prefix.slice(0, slash + 1); // "a/b/" of "a/b/c", "" of "abc"
+    const start = path.join(this.root, ...baseKey.split('/').filter(Boolean));
+    const keys: string[] = [];
+    const pending: Array<{ dir: string; keyPrefix: string }> = [{ dir: start, keyPrefix: baseKey }];
+    while (pending.length > 0) {
+      const { dir, keyPrefix } = pending.pop()!;
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (isMissing(err)) continue;
+        throw err;
+      }
+      for (const entry of entries) {
+        if (entry.isDirectory()) {
+          if (entry.name.includes('~')) continue; // the temp dir, never a key segment
+          const next = `${keyPrefix}${entry.name}/`;
+          if (next.startsWith(prefix)) {
+            pending.push({ dir: path.join(dir, entry.name), keyPrefix: next });
+          }
+        } else if (entry.isFile() && entry.name.endsWith(OBJECT_SUFFIX)) {
+          const key = keyPrefix + entry.name.slice(0, -OBJECT_SUFFIX.length);
+          if (key.startsWith(prefix)) keys.push(key);
+        }
+      }
+    }
+    return keys.sort();
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await access(path.join(this.root, TEMP_DIR), constants.R_OK | constants.W_OK);
+    } catch (err) {
+      throw new AppError('SERVICE_UNAVAILABLE', `Storage root ${this.root} is not writable: ${(err as Error).message}`);
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  /**
+   * Writes through a temporary file in the root's temp dir (same filesystem), then renames it
+   * into place: readers see the old object or the new one, never a part, and a crash leaves only
+   * a temp file that `prepare` removes later.
+   */
+  private async writeAtomically(file: string, write: (tmp: string) => Promise<void>): Promise<void> {
+    const tmp = path.join(this.root, TEMP_DIR, `${randomUUID()}.tmp`);
+    try {
+      await write(tmp);
+      // A concurrent delete may prune the directory between mkdir and rename: retry.
+      for (let attempt = 1; ; attempt++) {
+        await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+        try {
+          await rename(tmp, file);
+          break;
+        } catch (err) {
+          if (!isMissing(err) || attempt >= 5) throw err;
+        }
+      }
+      await syncDir(path.dirname(file));
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // Makes the rename durable. Some filesystems refuse fsync on a directory; the rename still holds.
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    /* best effort */
+  }
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
