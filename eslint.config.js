@@ -56,7 +56,10 @@ export default tseslint.config(
               regex: `^\\.\\./(\\.\\./)*(${CONTEXTS}|roles)(/|$)`,
               message: 'infra/ must not depend on a context or a role.',
             },
-            { regex: '^\\.\\./\\.\\./(container|app)\\.ts$', message: 'infra/ must not depend on the composition root.' },
+            {
+              regex: '^\\.\\./\\.\\./(container|app)\\.ts$',
+              message: 'infra/ must not depend on the composition root.',
+            },
           ],
         },
       ],
@@ -72,7 +75,10 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['@parley/*', '!@parley/contracts'], message: 'The web app imports only @parley/contracts.' },
-            { regex: '^(\\.\\./)+(\\.\\./)(server|packages|e2e)(/|$)', message: 'The web app imports only @parley/contracts.' },
+            {
+              regex: '^(\\.\\./)+(\\.\\./)(server|packages|e2e)(/|$)',
+              message: 'The web app imports only @parley/contracts.',
+            },
           ],
         },
       ],

@@ -43,5 +43,5 @@ real_rc=0
 npx vitest run --project real --reporter=default --reporter=json --outputFile.json=.cache/real.json || real_rc=$?
 
 step "summary"
-node scripts/summarize-tests.mjs .cache/unit.json .cache/real.json
+node --import tsx scripts/summarize-tests.ts .cache/unit.json .cache/real.json
 [ "$unit_rc" -eq 0 ] && [ "$real_rc" -eq 0 ]

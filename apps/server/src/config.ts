@@ -6,16 +6,24 @@ export type RoleName = (typeof ROLE_NAMES)[number];
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const url = (protocols: string[]) =>
-  z.string().refine((s) => {
-    try {
-      return protocols.includes(new URL(s).protocol.replace(':', ''));
-    } catch {
-      return false;
-    }
-  }, `must be a URL with scheme ${protocols.join(' or ')}`);
+  z.string().refine(
+    (s) => {
+      try {
+        return protocols.includes(new URL(s).protocol.replace(':', ''));
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL with scheme ${protocols.join(' or ')}`,
+  );
 const hex32 = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (32 bytes)');
 
 /**
@@ -96,8 +104,7 @@ export interface Config {
     upstreams: Partial<Record<RoleName, string[]>>;
   };
   database:
-    | { kind: 'pglite'; dataDir: string }
-    | { kind: 'postgres'; url: string; replicaUrl?: string; poolMax: number };
+    { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string; replicaUrl?: string; poolMax: number };
   cache: { kind: 'memory' } | { kind: 'redis'; url: string };
   broker: { kind: 'memory' } | { kind: 'amqp'; url: string };
   storage:
@@ -141,7 +148,10 @@ export class ConfigError extends Error {
 
 function parseUpstreams(spec: string): Partial<Record<RoleName, string[]>> {
   const out: Partial<Record<RoleName, string[]>> = {};
-  for (const part of spec.split(';').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [role, urls] = part.split('=');
     if (!role || !urls || !(ROLE_NAMES as readonly string[]).includes(role)) {
       throw new ConfigError(`UPSTREAMS: "${part}" must look like role=http://host:port|http://host:port`);
@@ -163,7 +173,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const s3Missing = ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'].filter((k) => e.S3_ENDPOINT && !known[k]);
-  if (s3Missing.length) throw new ConfigError(`Invalid configuration:\n  ${s3Missing.join(', ')}: required when S3_ENDPOINT is set`);
+  if (s3Missing.length)
+    throw new ConfigError(`Invalid configuration:\n  ${s3Missing.join(', ')}: required when S3_ENDPOINT is set`);
   if (e.DATABASE_REPLICA_URL && !e.DATABASE_URL) {
     throw new ConfigError('Invalid configuration:\n  DATABASE_REPLICA_URL: requires DATABASE_URL');
   }

@@ -15,6 +15,7 @@ import { createStorage, loadOrCreateMasterKey } from './infra/storage/index.ts';
 import type { Storage } from './infra/storage/storage.ts';
 
 type AdapterName = 'database' | 'cache' | 'broker' | 'storage' | 'mail';
+type Adapters = Partial<{ database: Database; cache: Cache; broker: Broker; storage: Storage; mail: Mailer }>;
 
 /** What each role needs; a process builds the union for the roles it runs and nothing more. */
 const ROLE_NEEDS: Record<RoleName, AdapterName[]> = {
@@ -35,32 +36,39 @@ export class Container {
     readonly config: Config,
     readonly logger: Logger,
     readonly metrics: Metrics,
-    private readonly adapters: Partial<{
-      database: Database;
-      cache: Cache;
-      broker: Broker;
-      storage: Storage;
-      mail: Mailer;
-    }>,
+    private readonly adapters: Adapters,
   ) {}
 
   static async create(config: Config, overrides: { logger?: Logger } = {}): Promise<Container> {
     const logger = overrides.logger ?? createLogger({ level: config.server.logLevel, name: 'parley' });
     const metrics = new Metrics({ roles: config.server.roles.join(',') });
     const needs = new Set(config.server.roles.flatMap((r) => ROLE_NEEDS[r]));
-    const adapters: ConstructorParameters<typeof Container>[3] = {};
+    const adapters: Adapters = {};
     try {
       if (needs.has('database')) {
-        adapters.database = await createDatabase(config);
+        adapters.database = await createDatabase(config, {
+          onError: (err, pool) => logger.error({ err, pool }, 'database pool error'),
+        });
         await adapters.database.migrate();
       }
-      if (needs.has('cache')) adapters.cache = await createCache(config);
-      if (needs.has('broker')) adapters.broker = await createBroker(config, INTERVIEW_EVENTS_TOPOLOGY);
+      if (needs.has('cache')) {
+        adapters.cache = await createCache(config, { onError: (err) => logger.error({ err }, 'cache error') });
+      }
+      if (needs.has('broker')) {
+        adapters.broker = await createBroker(config, INTERVIEW_EVENTS_TOPOLOGY, {
+          onError: (err) => logger.error({ err }, 'broker error'),
+        });
+      }
       if (needs.has('storage')) {
-        const masterKey = config.storage.masterKey ?? (await loadOrCreateMasterKey(config.server.dataDir));
+        // Local storage always encrypts and keeps its master key beside the data when none is
+        // configured; S3 uses client-side encryption only when STORAGE_MASTER_KEY is set.
+        const masterKey =
+          config.storage.kind === 'local' && !config.storage.masterKey
+            ? await loadOrCreateMasterKey(config.server.dataDir)
+            : undefined;
         adapters.storage = await createStorage(config, { masterKey });
       }
-      if (needs.has('mail')) adapters.mail = await createMailer(config);
+      if (needs.has('mail')) adapters.mail = createMailer(config);
     } catch (error) {
       await closeAll(adapters, logger);
       throw error;
@@ -68,10 +76,11 @@ export class Container {
     return new Container(config, logger, metrics, adapters);
   }
 
-  private need<K extends AdapterName>(name: K): NonNullable<Container['adapters'][K]> {
+  private need<K extends AdapterName>(name: K): NonNullable<Adapters[K]> {
     const adapter = this.adapters[name];
-    if (!adapter) throw new Error(`adapter "${name}" is not configured for roles ${this.config.server.roles.join(',')}`);
-    return adapter as NonNullable<Container['adapters'][K]>;
+    if (!adapter)
+      throw new Error(`adapter "${name}" is not configured for roles ${this.config.server.roles.join(',')}`);
+    return adapter;
   }
 
   get database(): Database {

@@ -1,5 +1,6 @@
 import type { TErrorBody, TErrorCode } from '@parley/contracts';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpServer } from './http-server.ts';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isAppError } from '../../shared/app-error.ts';
 import { ERROR_STATUS } from '../../shared/error-map.ts';
@@ -26,7 +27,7 @@ const FASTIFY_CODES: Record<string, TErrorCode> = {
  * errors become 4xx with a code; anything else is logged and answered as a bare 500 without
  * internals.
  */
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandling(app: HttpServer): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (isAppError(error)) {
       const status = ERROR_STATUS[error.code].http;

@@ -24,7 +24,12 @@ beforeAll(async () => {
   });
   app.post(
     '/api/echo',
-    { schema: { body: z.strictObject({ name: z.string().min(1), count: z.number().int() }), response: { 200: z.object({ name: z.string() }) } } },
+    {
+      schema: {
+        body: z.strictObject({ name: z.string().min(1), count: z.number().int() }),
+        response: { 200: z.object({ name: z.string() }) },
+      },
+    },
     async (request) => ({ name: request.body.name }),
   );
   app.get('/api/conflict', async () => {
@@ -63,14 +68,21 @@ describe('the HTTP edge', () => {
   it('echoes a caller request id and makes one otherwise', async () => {
     const given = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'req-123' } });
     expect(given.headers['x-request-id']).toBe('req-123');
-    const made = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'bad id with spaces' } });
+    const made = await app.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { 'x-request-id': 'bad id with spaces' },
+    });
     expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('maps a coded service error to its status and code', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/conflict' });
     expect(res.statusCode).toBe(409);
-    expect(errorOf(res.payload)).toMatchObject({ code: 'ILLEGAL_TRANSITION', message: 'cannot go from invited to scored' });
+    expect(errorOf(res.payload)).toMatchObject({
+      code: 'ILLEGAL_TRANSITION',
+      message: 'cannot go from invited to scored',
+    });
   });
 
   it('hides internals of an unexpected error behind a bare 500', async () => {
@@ -85,10 +97,21 @@ describe('the HTTP edge', () => {
     ['a wrong type', '{"name":"a","count":"x"}', 'application/json', 400, 'VALIDATION_FAILED'],
     ['a missing field', '{"name":"a"}', 'application/json', 400, 'VALIDATION_FAILED'],
     ['an unknown field', '{"name":"a","count":1,"admin":true}', 'application/json', 400, 'VALIDATION_FAILED'],
-    ['an oversized body', JSON.stringify({ name: 'x'.repeat(5000), count: 1 }), 'application/json', 413, 'PAYLOAD_TOO_LARGE'],
+    [
+      'an oversized body',
+      JSON.stringify({ name: 'x'.repeat(5000), count: 1 }),
+      'application/json',
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
     ['an unsupported media type', 'name=a', 'application/x-www-form-urlencoded', 415, 'UNSUPPORTED_MEDIA_TYPE'],
   ])('refuses %s with a coded 4xx', async (_label, payload, contentType, status, code) => {
-    const res = await app.inject({ method: 'POST', url: '/api/echo', payload, headers: { 'content-type': contentType } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/echo',
+      payload,
+      headers: { 'content-type': contentType },
+    });
     expect(res.statusCode).toBe(status);
     expect(errorOf(res.payload).code).toBe(code);
   });
@@ -103,7 +126,9 @@ describe('the HTTP edge', () => {
     await app.inject({ method: 'GET', url: '/api/conflict' });
     const res = await app.inject({ method: 'GET', url: '/metrics' });
     expect(res.headers['content-type']).toContain('text/plain');
-    expect(res.payload).toMatch(/http_request_duration_seconds_bucket\{[^}]*route="\/api\/conflict"[^}]*status_code="409"/);
+    expect(res.payload).toMatch(
+      /http_request_duration_seconds_bucket\{[^}]*route="\/api\/conflict"[^}]*status_code="409"/,
+    );
     expect(res.payload).toContain('process_cpu_user_seconds_total');
   });
 
@@ -116,7 +141,11 @@ describe('the HTTP edge', () => {
   });
 
   it('sets security headers and CORS only for configured origins', async () => {
-    const allowed = await app.inject({ method: 'GET', url: '/healthz', headers: { origin: 'https://app.example.com' } });
+    const allowed = await app.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { origin: 'https://app.example.com' },
+    });
     expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com');
     expect(allowed.headers['x-content-type-options']).toBe('nosniff');
     expect(allowed.headers['strict-transport-security']).toContain('max-age=');

@@ -4,13 +4,25 @@ import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { ZHealth, ZReadiness, type TReadiness } from '@parley/contracts';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import type { Logger } from '../log.ts';
 import { installErrorHandling } from './error-handler.ts';
 import type { Metrics } from './metrics.ts';
 
-export type HttpServer = FastifyInstance;
+export type HttpServer = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
 
 export interface HttpServerOptions {
   logger: Logger;
@@ -30,7 +42,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * schemas of every route registered on it.
  */
 export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
-  const app = Fastify({
+  const app = Fastify<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger>({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimitBytes,
     genReqId: (req) => {
@@ -79,21 +91,23 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  app.get(
-    '/healthz',
-    { schema: { tags: ['ops'], summary: 'Liveness', response: { 200: ZHealth } } },
-    async () => ({ status: 'ok' as const }),
-  );
+  app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness', response: { 200: ZHealth } } }, async () => ({
+    status: 'ok' as const,
+  }));
   app.get(
     '/readyz',
-    { schema: { tags: ['ops'], summary: 'Readiness of every adapter', response: { 200: ZReadiness, 503: ZReadiness } } },
+    {
+      schema: { tags: ['ops'], summary: 'Readiness of every adapter', response: { 200: ZReadiness, 503: ZReadiness } },
+    },
     async (_request, reply) => {
       const readiness = await options.readiness();
       return reply.status(readiness.status === 'ready' ? 200 : 503).send(readiness);
     },
   );
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    return reply.header('content-type', options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
+    return reply
+      .header('content-type', options.metrics.registry.contentType)
+      .send(await options.metrics.registry.metrics());
   });
 
   return app;

@@ -22,7 +22,13 @@ export const REAL = {
 /** Resolves when something accepts TCP connections at the URL's host:port; throws otherwise. */
 export async function realService(name: string, url: string, timeoutMs = 3_000): Promise<void> {
   const u = new URL(url);
-  const defaults: Record<string, number> = { 'postgres:': 5432, 'postgresql:': 5432, 'redis:': 6379, 'amqp:': 5672, 'http:': 80 };
+  const defaults: Record<string, number> = {
+    'postgres:': 5432,
+    'postgresql:': 5432,
+    'redis:': 6379,
+    'amqp:': 5672,
+    'http:': 80,
+  };
   const port = Number(u.port || defaults[u.protocol] || 0);
   await new Promise<void>((resolve, reject) => {
     const socket = net.connect({ host: u.hostname, port });

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Debian packages the offline transcriber, video processing and browser tests need:
+# ffmpeg (audio/video decoding), pocketsphinx with its US English model, Chromium for Playwright,
+# poppler-utils (pdftotext, to check rendered reports). Installs only what is missing.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+apt_install ffmpeg pocketsphinx pocketsphinx-en-us chromium poppler-utils
+echo "media tools: ffmpeg, pocketsphinx, chromium are installed"
