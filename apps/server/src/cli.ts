@@ -1,12 +1,54 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
 import { startServer } from './server.ts';
+import { AppError } from './shared/app-error.ts';
+
+/** A terminal gets a prompt without echo; a pipe gives its first line. Never an argument: argv is visible to `ps`. */
+async function readPassword(prompt: string): Promise<string> {
+  const { stdin, stderr } = process;
+  if (!stdin.isTTY) {
+    let data = '';
+    for await (const chunk of stdin) {
+      data += String(chunk);
+      if (data.includes('\n')) break;
+    }
+    return data.split(/\r?\n/)[0] ?? '';
+  }
+  stderr.write(prompt);
+  stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let typed = '';
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') {
+          stdin.setRawMode(false);
+          stdin.pause();
+          stdin.off('data', onData);
+          stderr.write('\n');
+          resolve(typed);
+          return;
+        }
+        if (ch === '\u0003') {
+          stdin.setRawMode(false);
+          reject(new Error('cancelled'));
+          return;
+        }
+        typed = ch === '\u007f' ? typed.slice(0, -1) : typed + ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
 
 const USAGE = `Usage: parley <command>
 
 Commands:
   start              run the roles in ROLES (default: all) in this process
   migrate            apply pending database migrations and exit
+  admin create --email <e-mail> --org <organisation> [--name <name>]
+                     create an admin (and the organisation if new); the password is read
+                     from a prompt, or from the first line of stdin when it is not a terminal
   help               show this text
 
 Configuration comes from the environment; see .env.example.`;
@@ -51,6 +93,47 @@ const commands: Record<string, Command> = {
     return 0;
   },
 
+  async admin(args) {
+    const { positionals, values } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { email: { type: 'string' }, org: { type: 'string' }, name: { type: 'string' } },
+    });
+    if (positionals[0] !== 'create' || !values.email || !values.org) {
+      process.stderr.write(`parley admin create --email <e-mail> --org <organisation> [--name <name>]\n`);
+      return 2;
+    }
+    const password = await readPassword('Password for the new admin: ');
+    const config = loadConfig({ ...process.env, ROLES: 'interview', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+    const { Container } = await import('./container.ts');
+    const { createAccountsModule } = await import('./accounts/index.ts');
+    const container = await Container.create(config);
+    try {
+      const accounts = await createAccountsModule({
+        config,
+        database: container.database,
+        cache: container.cache,
+        mail: container.mail,
+      });
+      const user = await accounts.service.createAdmin({
+        orgName: values.org,
+        email: values.email,
+        name: values.name ?? values.email.split('@')[0] ?? values.email,
+        password,
+      });
+      process.stdout.write(`admin ${user.email} created in organisation ${values.org} (${user.orgId})\n`);
+      return 0;
+    } catch (error) {
+      if (error instanceof AppError) {
+        process.stderr.write(`parley: ${error.code}: ${error.message}\n`);
+        return 1;
+      }
+      throw error;
+    } finally {
+      await container.close();
+    }
+  },
+
   async help() {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -58,8 +141,7 @@ const commands: Record<string, Command> = {
 };
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: false });
-  const [name = 'help', ...rest] = positionals;
+  const [name = 'help', ...rest] = argv;
   const command = commands[name];
   if (!command) {
     process.stderr.write(`parley: unknown command "${name}"\n\n${USAGE}\n`);

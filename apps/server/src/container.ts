@@ -5,6 +5,7 @@ import { createBroker } from './infra/broker/index.ts';
 import { INTERVIEW_EVENTS_TOPOLOGY } from './infra/broker/topology.ts';
 import type { Cache } from './infra/cache/cache.ts';
 import { createCache } from './infra/cache/index.ts';
+import type { MemoryCacheHub } from './infra/cache/memory-cache.ts';
 import type { Database } from './infra/db/database.ts';
 import { createDatabase } from './infra/db/index.ts';
 import { Metrics } from './infra/http/metrics.ts';
@@ -13,6 +14,14 @@ import type { Mailer } from './infra/mail/mail.ts';
 import { createMailer } from './infra/mail/index.ts';
 import { createStorage, loadOrCreateMasterKey } from './infra/storage/index.ts';
 import type { Storage } from './infra/storage/storage.ts';
+
+/** Tests hand in a prepared adapter (a PGlite cloned from a migrated snapshot) instead of building one. */
+export interface ContainerOverrides {
+  logger?: Logger;
+  database?: Database;
+  /** Makes the embedded cache share its keys with other "processes" in the same test process. */
+  cacheHub?: MemoryCacheHub;
+}
 
 type AdapterName = 'database' | 'cache' | 'broker' | 'storage' | 'mail';
 type Adapters = Partial<{ database: Database; cache: Cache; broker: Broker; storage: Storage; mail: Mailer }>;
@@ -39,20 +48,25 @@ export class Container {
     private readonly adapters: Adapters,
   ) {}
 
-  static async create(config: Config, overrides: { logger?: Logger } = {}): Promise<Container> {
+  static async create(config: Config, overrides: ContainerOverrides = {}): Promise<Container> {
     const logger = overrides.logger ?? createLogger({ level: config.server.logLevel, name: 'parley' });
     const metrics = new Metrics({ roles: config.server.roles.join(',') });
     const needs = new Set(config.server.roles.flatMap((r) => ROLE_NEEDS[r]));
     const adapters: Adapters = {};
     try {
       if (needs.has('database')) {
-        adapters.database = await createDatabase(config, {
-          onError: (err, pool) => logger.error({ err, pool }, 'database pool error'),
-        });
+        adapters.database =
+          overrides.database ??
+          (await createDatabase(config, {
+            onError: (err, pool) => logger.error({ err, pool }, 'database pool error'),
+          }));
         await adapters.database.migrate();
       }
       if (needs.has('cache')) {
-        adapters.cache = await createCache(config, { onError: (err) => logger.error({ err }, 'cache error') });
+        adapters.cache = await createCache(config, {
+          hub: overrides.cacheHub,
+          onError: (err) => logger.error({ err }, 'cache error'),
+        });
       }
       if (needs.has('broker')) {
         adapters.broker = await createBroker(config, INTERVIEW_EVENTS_TOPOLOGY, {
@@ -74,6 +88,21 @@ export class Container {
       throw error;
     }
     return new Container(config, logger, metrics, adapters);
+  }
+
+  private readonly modules = new Map<string, Promise<unknown>>();
+
+  /**
+   * One instance per process of a context's module (accounts, interviews, …), built on first use,
+   * so roles running side by side share it.
+   */
+  module<T>(name: string, build: () => Promise<T>): Promise<T> {
+    let built = this.modules.get(name) as Promise<T> | undefined;
+    if (!built) {
+      built = build();
+      this.modules.set(name, built);
+    }
+    return built;
   }
 
   private need<K extends AdapterName>(name: K): NonNullable<Adapters[K]> {

@@ -1,7 +1,6 @@
-import type { Config } from './config.ts';
-import { Container } from './container.ts';
+import { ROLE_NAMES, type Config } from './config.ts';
+import { Container, type ContainerOverrides } from './container.ts';
 import { createHttpServer, type HttpServer } from './infra/http/http-server.ts';
-import type { Logger } from './infra/log.ts';
 import { ROLES } from './roles/index.ts';
 
 export const VERSION = '0.1.0';
@@ -20,9 +19,9 @@ export interface RunningServer {
  */
 export async function startServer(
   config: Config,
-  options: { listen?: boolean; logger?: Logger } = {},
+  options: { listen?: boolean } & ContainerOverrides = {},
 ): Promise<RunningServer> {
-  const container = await Container.create(config, { logger: options.logger });
+  const container = await Container.create(config, options);
   const http = await createHttpServer({
     logger: container.logger,
     metrics: container.metrics,
@@ -33,7 +32,9 @@ export async function startServer(
   });
   const started: { stop(): Promise<void> }[] = [];
   try {
-    for (const role of config.server.roles) started.push(await ROLES[role].start({ container, http }));
+    // Gateway first: its hooks (IP limit, token check) must run before any other role's.
+    const order = ROLE_NAMES.filter((r) => config.server.roles.includes(r));
+    for (const role of order) started.push(await ROLES[role].start({ container, http }));
     await http.ready();
     let url = '';
     if (options.listen !== false) url = await http.listen({ host: config.server.host, port: config.server.port });

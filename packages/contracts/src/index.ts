@@ -1,2 +1,4 @@
 export * from './errors.ts';
 export * from './health.ts';
+export * from './auth.ts';
+export * from './scoring.ts';

@@ -1,5 +1,5 @@
 import type { Cache } from './cache.ts';
-import { MemoryCache } from './memory-cache.ts';
+import { MemoryCache, type MemoryCacheHub } from './memory-cache.ts';
 import { RedisCache } from './redis-cache.ts';
 import type { Config } from '../../config.ts';
 
@@ -10,6 +10,8 @@ export { RedisCache } from './redis-cache.ts';
 export interface CreateCacheOptions {
   /** Receives connection losses and errors thrown by subscriber callbacks. */
   onError?: (err: unknown) => void;
+  /** In-memory only: share keys with other caches of this hub (processes simulated in one test). */
+  hub?: MemoryCacheHub;
 }
 
 /**
@@ -17,8 +19,8 @@ export interface CreateCacheOptions {
  * stops boot with SERVICE_UNAVAILABLE instead of failing the first request.
  */
 export async function createCache(config: Pick<Config, 'cache'>, options: CreateCacheOptions = {}): Promise<Cache> {
-  if (config.cache.kind === 'memory') return new MemoryCache({ onError: options.onError });
-  const cache = new RedisCache({ url: config.cache.url, onError: options.onError });
+  if (config.cache.kind === 'memory') return new MemoryCache({ hub: options.hub, onError: options.onError });
+  const cache = new RedisCache({ url: config.cache.url, keyPrefix: config.cache.keyPrefix, onError: options.onError });
   try {
     await cache.ping();
   } catch (err) {

@@ -108,7 +108,7 @@ describe('RedisCache', () => {
 
 describe('createCache', () => {
   it('builds a Redis cache for a redis URL, checking the server is there', async () => {
-    const cache = await createCache({ cache: { kind: 'redis', url: REAL.redisUrl } });
+    const cache = await createCache({ cache: { kind: 'redis', url: REAL.redisUrl, keyPrefix: 'parley-test:' } });
     expect(cache).toBeInstanceOf(RedisCache);
     await cache.ping();
     await cache.close();

@@ -1,0 +1,109 @@
+import type { UserRole } from './token.service.ts';
+
+export interface UserRecord {
+  id: string;
+  orgId: string;
+  email: string;
+  name: string;
+  role: UserRole;
+  passwordHash: string | null;
+  tokenEpoch: number;
+  disabledAt: Date | null;
+  createdAt: Date;
+}
+
+export interface RefreshTokenRecord {
+  id: string;
+  orgId: string;
+  userId: string;
+  familyId: string;
+  sessionId: string | null;
+  expiresAt: Date;
+  usedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export interface StaffInvitationRecord {
+  id: string;
+  orgId: string;
+  email: string;
+  name: string;
+  role: 'admin' | 'recruiter';
+  expiresAt: Date;
+  usedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export interface AuditEntry {
+  orgId: string;
+  actorId: string | null;
+  action: string;
+  targetType?: string;
+  targetId?: string;
+  ip?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface AuditRecord extends Required<Omit<AuditEntry, 'ip' | 'targetType' | 'targetId'>> {
+  id: string;
+  targetType: string | null;
+  targetId: string | null;
+  ip: string | null;
+  createdAt: Date;
+}
+
+/**
+ * Storage of accounts, refresh tokens, staff invitations and the audit log. Every method that
+ * reads or changes a tenant's rows takes its organisation id. The few lookups that cannot (sign-in
+ * by e-mail, tokens by hash) find the organisation from the row itself.
+ */
+export interface AccountsRepository {
+  countOrganizations(): Promise<number>;
+  createOrganization(name: string): Promise<{ id: string; name: string }>;
+  findOrganizationByName(name: string): Promise<{ id: string; name: string } | null>;
+
+  createUser(user: {
+    orgId: string;
+    email: string;
+    name: string;
+    role: UserRole;
+    passwordHash: string | null;
+  }): Promise<UserRecord>;
+  /** Admins and recruiters sign in by e-mail, which is unique among them. */
+  findStaffByEmail(email: string): Promise<UserRecord | null>;
+  findUser(orgId: string, userId: string): Promise<UserRecord | null>;
+  listUsers(orgId: string): Promise<UserRecord[]>;
+  countAdmins(orgId: string): Promise<number>;
+  updateRole(orgId: string, userId: string, role: 'admin' | 'recruiter'): Promise<void>;
+  bumpTokenEpoch(orgId: string, userId: string): Promise<number>;
+
+  insertRefreshToken(token: {
+    orgId: string;
+    userId: string;
+    familyId: string;
+    parentId: string | null;
+    sessionId: string | null;
+    tokenHash: string;
+    expiresAt: Date;
+  }): Promise<void>;
+  findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>;
+  /** Marks a token used; false when it already was (a concurrent or replayed refresh). */
+  markRefreshTokenUsed(id: string, at: Date): Promise<boolean>;
+  revokeFamily(orgId: string, familyId: string, at: Date): Promise<number>;
+  revokeAllForUser(orgId: string, userId: string, at: Date): Promise<number>;
+
+  createStaffInvitation(inv: {
+    orgId: string;
+    email: string;
+    name: string;
+    role: 'admin' | 'recruiter';
+    tokenHash: string;
+    expiresAt: Date;
+  }): Promise<StaffInvitationRecord>;
+  findStaffInvitation(tokenHash: string): Promise<StaffInvitationRecord | null>;
+  /** Marks an invitation used; false when it already was. */
+  markStaffInvitationUsed(id: string, at: Date): Promise<boolean>;
+
+  insertAudit(entry: AuditEntry): Promise<void>;
+  listAudit(orgId: string, filter: { action?: string; limit: number; before?: Date }): Promise<AuditRecord[]>;
+}

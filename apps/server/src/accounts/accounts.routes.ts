@@ -1,0 +1,179 @@
+import {
+  ZAcceptInvitationBody,
+  ZAuditEntry,
+  ZAuditQuery,
+  ZChangeRoleBody,
+  ZErrorBody,
+  ZIdParams,
+  ZInviteStaffBody,
+  ZRefreshBody,
+  ZSignInBody,
+  ZSignUpBody,
+  ZTokenPair,
+  ZUser,
+} from '@parley/contracts';
+import type { FastifyRequest } from 'fastify';
+import type { HttpServer } from '../infra/http/http-server.ts';
+import { z } from 'zod';
+import type { Actor } from '../shared/actor.ts';
+import type { AccountsService } from './accounts.service.ts';
+
+const errors = {
+  400: ZErrorBody,
+  401: ZErrorBody,
+  403: ZErrorBody,
+  404: ZErrorBody,
+  409: ZErrorBody,
+  410: ZErrorBody,
+  429: ZErrorBody,
+};
+const bearer = [{ bearer: [] }];
+
+export const actorOf = (request: FastifyRequest): Actor => request.actor;
+
+export function registerAccountsRoutes(http: HttpServer, accounts: AccountsService): void {
+  const tags = ['accounts'];
+
+  http.post(
+    '/api/auth/sign-up',
+    {
+      schema: {
+        tags,
+        summary: 'Create the first organisation and its admin (only while none exists)',
+        body: ZSignUpBody,
+        response: { 201: ZTokenPair, ...errors },
+      },
+    },
+    async (req, reply) => reply.status(201).send(await accounts.signUp({ ...req.body, ip: req.ip })),
+  );
+  http.post(
+    '/api/auth/sign-in',
+    {
+      schema: {
+        tags,
+        summary: 'Sign in with e-mail and password',
+        body: ZSignInBody,
+        response: { 200: ZTokenPair, ...errors },
+      },
+    },
+    async (req) => accounts.signIn({ ...req.body, ip: req.ip }),
+  );
+  http.post(
+    '/api/auth/refresh',
+    {
+      schema: {
+        tags,
+        summary: 'Rotate a refresh token; a reused token revokes its family',
+        body: ZRefreshBody,
+        response: { 200: ZTokenPair, ...errors },
+      },
+    },
+    async (req) => accounts.refresh({ refreshToken: req.body.refreshToken, ip: req.ip }),
+  );
+  http.post(
+    '/api/auth/sign-out',
+    {
+      schema: {
+        tags,
+        summary: 'Sign out this device (revoke the token family)',
+        body: ZRefreshBody,
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      await accounts.signOut({ refreshToken: req.body.refreshToken });
+      return reply.status(204).send(null);
+    },
+  );
+  http.post(
+    '/api/auth/sign-out-everywhere',
+    {
+      schema: {
+        tags,
+        summary: 'Sign out every device of the caller',
+        security: bearer,
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      await accounts.signOutEverywhere(actorOf(req));
+      return reply.status(204).send(null);
+    },
+  );
+  http.post(
+    '/api/auth/accept-invitation',
+    {
+      schema: {
+        tags,
+        summary: 'Accept a staff invitation and set a password',
+        body: ZAcceptInvitationBody,
+        response: { 201: ZTokenPair, ...errors },
+      },
+    },
+    async (req, reply) => reply.status(201).send(await accounts.acceptStaffInvitation({ ...req.body, ip: req.ip })),
+  );
+  http.get(
+    '/api/me',
+    { schema: { tags, summary: 'The signed-in user', security: bearer, response: { 200: ZUser, ...errors } } },
+    async (req) => accounts.me(actorOf(req)),
+  );
+  http.get(
+    '/api/users',
+    {
+      schema: {
+        tags,
+        summary: 'Users of the organisation (admin)',
+        security: bearer,
+        response: { 200: z.object({ users: z.array(ZUser) }), ...errors },
+      },
+    },
+    async (req) => ({ users: await accounts.listUsers(actorOf(req)) }),
+  );
+  http.post(
+    '/api/users/invitations',
+    {
+      schema: {
+        tags,
+        summary: 'Invite a recruiter or admin by e-mail (admin)',
+        security: bearer,
+        body: ZInviteStaffBody,
+        response: { 201: z.object({ id: z.uuid(), expiresAt: z.iso.datetime() }), ...errors },
+      },
+    },
+    async (req, reply) => reply.status(201).send(await accounts.inviteStaff(actorOf(req), req.body)),
+  );
+  http.patch(
+    '/api/users/:id/role',
+    {
+      schema: {
+        tags,
+        summary: "Change a user's role (admin)",
+        security: bearer,
+        params: ZIdParams,
+        body: ZChangeRoleBody,
+        response: { 200: ZUser, ...errors },
+      },
+    },
+    async (req) => accounts.changeRole(actorOf(req), req.params.id, req.body.role),
+  );
+  http.get(
+    '/api/audit',
+    {
+      schema: {
+        tags,
+        summary: 'Audit log of the organisation (admin)',
+        security: bearer,
+        querystring: ZAuditQuery,
+        response: { 200: z.object({ entries: z.array(ZAuditEntry) }), ...errors },
+      },
+    },
+    async (req) => {
+      const entries = await accounts.listAudit(actorOf(req), {
+        action: req.query.action,
+        limit: req.query.limit,
+        before: req.query.before ? new Date(req.query.before) : undefined,
+      });
+      return { entries: entries.map((e) => ({ ...e, createdAt: e.createdAt.toISOString() })) };
+    },
+  );
+}

@@ -1,0 +1,382 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Cache } from '../infra/cache/cache.ts';
+import type { Mailer } from '../infra/mail/mail.ts';
+import type { Actor, StaffActor } from '../shared/actor.ts';
+import { requireAdmin, requireAuthenticated } from '../shared/actor.ts';
+import { AppError } from '../shared/app-error.ts';
+import type { AccountsRepository, AuditEntry, AuditRecord, UserRecord } from './accounts.repository.ts';
+import type { PasswordHasher } from './password.ts';
+import type { AccessClaims, TokenService } from './token.service.ts';
+
+export interface TokenPair {
+  accessToken: string;
+  accessTokenExpiresAt: string;
+  refreshToken: string;
+  refreshTokenExpiresAt: string;
+}
+
+export interface PublicUser {
+  id: string;
+  orgId: string;
+  email: string;
+  name: string;
+  role: UserRecord['role'];
+  createdAt: string;
+}
+
+export interface AccountsSettings {
+  refreshTtlSeconds: number;
+  staffInvitationTtlSeconds: number;
+  publicUrl: string;
+  minPasswordLength: number;
+}
+
+const USER_CACHE_TTL = 30 * 60;
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const newSecret = () => randomBytes(32).toString('base64url');
+const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+export function toPublicUser(u: UserRecord): PublicUser {
+  return { id: u.id, orgId: u.orgId, email: u.email, name: u.name, role: u.role, createdAt: u.createdAt.toISOString() };
+}
+
+/**
+ * Organisations, staff accounts, sign-in, token rotation and the audit log.
+ *
+ * Refresh tokens are opaque random strings stored only as SHA-256 hashes. Each refresh consumes
+ * the token and issues its child in the same family; presenting a consumed token again means it
+ * was stolen or replayed, so the whole family is revoked and the event audited.
+ */
+export class AccountsService {
+  constructor(
+    private readonly repo: AccountsRepository,
+    private readonly tokens: TokenService,
+    private readonly hasher: PasswordHasher,
+    private readonly cache: Cache,
+    private readonly mailer: Mailer,
+    private readonly settings: AccountsSettings,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** The first admin of a new organisation (CLI `parley admin create`). */
+  async createAdmin(input: { orgName: string; email: string; name: string; password: string }): Promise<PublicUser> {
+    this.checkPassword(input.password);
+    const email = normaliseEmail(input.email);
+    if (await this.repo.findStaffByEmail(email))
+      throw new AppError('ALREADY_EXISTS', 'An account with this e-mail exists');
+    const org =
+      (await this.repo.findOrganizationByName(input.orgName)) ?? (await this.repo.createOrganization(input.orgName));
+    const user = await this.repo.createUser({
+      orgId: org.id,
+      email,
+      name: input.name,
+      role: 'admin',
+      passwordHash: await this.hasher.hash(input.password),
+    });
+    await this.audit({
+      orgId: org.id,
+      actorId: user.id,
+      action: 'user.created',
+      targetType: 'user',
+      targetId: user.id,
+      metadata: { role: 'admin', via: 'cli' },
+    });
+    return toPublicUser(user);
+  }
+
+  /** One-time sign-up: allowed only while no organisation exists. */
+  async signUp(input: {
+    orgName: string;
+    email: string;
+    name: string;
+    password: string;
+    ip?: string;
+  }): Promise<TokenPair> {
+    if ((await this.repo.countOrganizations()) > 0) {
+      throw new AppError('CONFLICT', 'Sign-up is closed; ask an admin for an invitation');
+    }
+    const user = await this.createAdmin(input);
+    return this.issue(await this.mustFindUser(user.orgId, user.id), null);
+  }
+
+  async signIn(input: { email: string; password: string; ip?: string }): Promise<TokenPair> {
+    const user = await this.repo.findStaffByEmail(normaliseEmail(input.email));
+    if (!user || !user.passwordHash || user.disabledAt) {
+      // Same work and the same answer whether or not the account exists.
+      await this.hasher.verifyDummy(input.password);
+      if (user)
+        await this.audit({
+          orgId: user.orgId,
+          actorId: user.id,
+          action: 'auth.sign_in_failed',
+          ip: input.ip,
+          metadata: { reason: 'disabled' },
+        });
+      throw new AppError('INVALID_CREDENTIALS', 'E-mail or password is wrong');
+    }
+    if (!(await this.hasher.verify(input.password, user.passwordHash))) {
+      await this.audit({
+        orgId: user.orgId,
+        actorId: user.id,
+        action: 'auth.sign_in_failed',
+        ip: input.ip,
+        metadata: { reason: 'password' },
+      });
+      throw new AppError('INVALID_CREDENTIALS', 'E-mail or password is wrong');
+    }
+    await this.audit({ orgId: user.orgId, actorId: user.id, action: 'auth.sign_in', ip: input.ip });
+    return this.issue(user, null);
+  }
+
+  async refresh(input: { refreshToken: string; ip?: string }): Promise<TokenPair> {
+    const record = await this.repo.findRefreshToken(sha256(input.refreshToken));
+    const now = this.now();
+    if (!record || record.revokedAt) throw new AppError('TOKEN_INVALID', 'Refresh token is not valid');
+    if (record.usedAt || !(await this.repo.markRefreshTokenUsed(record.id, now))) {
+      const revoked = await this.repo.revokeFamily(record.orgId, record.familyId, now);
+      await this.audit({
+        orgId: record.orgId,
+        actorId: record.userId,
+        action: 'auth.token_reuse',
+        targetType: 'token_family',
+        targetId: record.familyId,
+        ip: input.ip,
+        metadata: { revoked },
+      });
+      throw new AppError(
+        'TOKEN_REUSED',
+        'This refresh token was already used; every session of its family is signed out',
+      );
+    }
+    if (record.expiresAt <= now) throw new AppError('TOKEN_EXPIRED', 'Refresh token has expired');
+    const user = await this.repo.findUser(record.orgId, record.userId);
+    if (!user || user.disabledAt) throw new AppError('TOKEN_INVALID', 'Refresh token is not valid');
+    return this.issue(user, record.sessionId, { familyId: record.familyId, parentId: record.id });
+  }
+
+  /** Signs out one device: revokes the refresh token's family. */
+  async signOut(input: { refreshToken: string }): Promise<void> {
+    const record = await this.repo.findRefreshToken(sha256(input.refreshToken));
+    if (record) await this.repo.revokeFamily(record.orgId, record.familyId, this.now());
+  }
+
+  /** Revokes every refresh token of the user and invalidates access tokens already issued. */
+  async signOutEverywhere(actor: Actor): Promise<void> {
+    requireAuthenticated(actor);
+    await this.repo.revokeAllForUser(actor.orgId, actor.userId, this.now());
+    await this.repo.bumpTokenEpoch(actor.orgId, actor.userId);
+    await this.cache.del(`user:${actor.userId}`);
+    await this.audit({ orgId: actor.orgId, actorId: actor.userId, action: 'auth.sign_out_everywhere', ip: actor.ip });
+  }
+
+  /** Turns a bearer token into an actor; a token of a signed-out-everywhere or disabled user is refused. */
+  async authenticate(accessToken: string, ip?: string): Promise<Actor> {
+    const claims = await this.tokens.verifyAccess(accessToken);
+    const state = await this.userState(claims);
+    if (!state || state.disabled || state.epoch !== claims.epoch) {
+      throw new AppError('TOKEN_INVALID', 'Access token has been revoked');
+    }
+    if (claims.role === 'candidate') {
+      return { kind: 'candidate', userId: claims.userId, orgId: claims.orgId, sessionId: claims.sessionId ?? '', ip };
+    }
+    return { kind: 'staff', userId: claims.userId, orgId: claims.orgId, role: claims.role, ip };
+  }
+
+  async me(actor: Actor): Promise<PublicUser> {
+    requireAuthenticated(actor);
+    return toPublicUser(await this.mustFindUser(actor.orgId, actor.userId));
+  }
+
+  /** Admins invite recruiters (or admins) by e-mail with a single-use link. */
+  async inviteStaff(
+    actor: Actor,
+    input: { email: string; name: string; role: 'admin' | 'recruiter' },
+  ): Promise<{ id: string; expiresAt: string }> {
+    requireAdmin(actor);
+    const email = normaliseEmail(input.email);
+    if (await this.repo.findStaffByEmail(email))
+      throw new AppError('ALREADY_EXISTS', 'An account with this e-mail exists');
+    const secret = newSecret();
+    const expiresAt = new Date(this.now().getTime() + this.settings.staffInvitationTtlSeconds * 1000);
+    const inv = await this.repo.createStaffInvitation({
+      orgId: actor.orgId,
+      email,
+      name: input.name,
+      role: input.role,
+      tokenHash: sha256(secret),
+      expiresAt,
+    });
+    const link = `${this.settings.publicUrl}/join?token=${secret}`;
+    await this.mailer.send({
+      to: email,
+      subject: 'You are invited to Parley',
+      text: `Hello ${input.name},\n\nYou have been invited to join Parley as ${input.role}.\nSet your password here (valid until ${expiresAt.toUTCString()}):\n${link}\n`,
+      html: `<p>Hello ${escapeHtml(input.name)},</p><p>You have been invited to join Parley as ${input.role}.</p><p><a href="${link}">Set your password</a> (valid until ${expiresAt.toUTCString()}).</p>`,
+    });
+    await this.audit({
+      orgId: actor.orgId,
+      actorId: actor.userId,
+      action: 'user.invited',
+      targetType: 'invitation',
+      targetId: inv.id,
+      ip: actor.ip,
+      metadata: { role: input.role },
+    });
+    return { id: inv.id, expiresAt: expiresAt.toISOString() };
+  }
+
+  async acceptStaffInvitation(input: {
+    token: string;
+    password: string;
+    name?: string;
+    ip?: string;
+  }): Promise<TokenPair> {
+    this.checkPassword(input.password);
+    const inv = await this.repo.findStaffInvitation(sha256(input.token));
+    if (!inv || inv.revokedAt) throw new AppError('NOT_FOUND', 'Invitation not found');
+    if (inv.usedAt) throw new AppError('INVITATION_USED', 'This invitation was already used');
+    if (inv.expiresAt <= this.now()) throw new AppError('INVITATION_EXPIRED', 'This invitation has expired');
+    if (!(await this.repo.markStaffInvitationUsed(inv.id, this.now()))) {
+      throw new AppError('INVITATION_USED', 'This invitation was already used');
+    }
+    const user = await this.repo.createUser({
+      orgId: inv.orgId,
+      email: inv.email,
+      name: input.name ?? inv.name,
+      role: inv.role,
+      passwordHash: await this.hasher.hash(input.password),
+    });
+    await this.audit({
+      orgId: inv.orgId,
+      actorId: user.id,
+      action: 'user.created',
+      targetType: 'user',
+      targetId: user.id,
+      ip: input.ip,
+      metadata: { role: inv.role, via: 'invitation' },
+    });
+    return this.issue(user, null);
+  }
+
+  async listUsers(actor: Actor): Promise<PublicUser[]> {
+    requireAdmin(actor);
+    return (await this.repo.listUsers(actor.orgId)).map(toPublicUser);
+  }
+
+  async changeRole(actor: Actor, userId: string, role: 'admin' | 'recruiter'): Promise<PublicUser> {
+    requireAdmin(actor);
+    const user = await this.repo.findUser(actor.orgId, userId);
+    if (!user || user.role === 'candidate') throw new AppError('NOT_FOUND', 'User not found');
+    if (user.role === role) return toPublicUser(user);
+    if (user.role === 'admin' && (await this.repo.countAdmins(actor.orgId)) <= 1) {
+      throw new AppError('CONFLICT', 'An organisation keeps at least one admin');
+    }
+    await this.repo.updateRole(actor.orgId, userId, role);
+    // A role change takes effect at once: tokens carrying the old role stop working.
+    await this.repo.bumpTokenEpoch(actor.orgId, userId);
+    await this.repo.revokeAllForUser(actor.orgId, userId, this.now());
+    await this.cache.del(`user:${userId}`);
+    await this.audit({
+      orgId: actor.orgId,
+      actorId: actor.userId,
+      action: 'user.role_changed',
+      targetType: 'user',
+      targetId: userId,
+      ip: actor.ip,
+      metadata: { from: user.role, to: role },
+    });
+    return toPublicUser(await this.mustFindUser(actor.orgId, userId));
+  }
+
+  async listAudit(actor: Actor, filter: { action?: string; limit?: number; before?: Date }): Promise<AuditRecord[]> {
+    requireAdmin(actor);
+    return this.repo.listAudit(actor.orgId, { ...filter, limit: Math.min(filter.limit ?? 100, 500) });
+  }
+
+  /** Other contexts write audit rows through here (data export, deletion, key changes). */
+  async audit(entry: AuditEntry): Promise<void> {
+    await this.repo.insertAudit(entry);
+  }
+
+  /**
+   * Tokens for a candidate, scoped to one session. Called by the interview context after it has
+   * redeemed a single-use invitation.
+   */
+  async issueCandidateTokens(input: { orgId: string; userId: string; sessionId: string }): Promise<TokenPair> {
+    return this.issue(await this.mustFindUser(input.orgId, input.userId), input.sessionId);
+  }
+
+  /** A candidate account for one invitation; candidates never get a password. */
+  async createCandidate(input: { orgId: string; email: string; name: string }): Promise<PublicUser> {
+    return toPublicUser(
+      await this.repo.createUser({
+        ...input,
+        email: normaliseEmail(input.email),
+        role: 'candidate',
+        passwordHash: null,
+      }),
+    );
+  }
+
+  private async issue(
+    user: UserRecord,
+    sessionId: string | null,
+    family?: { familyId: string; parentId: string },
+  ): Promise<TokenPair> {
+    const claims: AccessClaims = {
+      userId: user.id,
+      orgId: user.orgId,
+      role: user.role,
+      epoch: user.tokenEpoch,
+      ...(sessionId ? { sessionId } : {}),
+    };
+    const access = await this.tokens.signAccess(claims);
+    const refreshToken = newSecret();
+    const expiresAt = new Date(this.now().getTime() + this.settings.refreshTtlSeconds * 1000);
+    await this.repo.insertRefreshToken({
+      orgId: user.orgId,
+      userId: user.id,
+      familyId: family?.familyId ?? randomUUID(),
+      parentId: family?.parentId ?? null,
+      sessionId,
+      tokenHash: sha256(refreshToken),
+      expiresAt,
+    });
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt.toISOString(),
+      refreshToken,
+      refreshTokenExpiresAt: expiresAt.toISOString(),
+    };
+  }
+
+  /** `user:{id}` in the cache for 30 minutes: the epoch and the disabled flag, checked per request. */
+  private async userState(claims: AccessClaims): Promise<{ epoch: number; disabled: boolean } | null> {
+    const key = `user:${claims.userId}`;
+    const cached = await this.cache.get(key);
+    if (cached) return JSON.parse(cached) as { epoch: number; disabled: boolean };
+    const user = await this.repo.findUser(claims.orgId, claims.userId);
+    if (!user) return null;
+    const state = { epoch: user.tokenEpoch, disabled: user.disabledAt !== null };
+    await this.cache.set(key, JSON.stringify(state), USER_CACHE_TTL);
+    return state;
+  }
+
+  private async mustFindUser(orgId: string, userId: string): Promise<UserRecord> {
+    const user = await this.repo.findUser(orgId, userId);
+    if (!user) throw new AppError('NOT_FOUND', 'User not found');
+    return user;
+  }
+
+  private checkPassword(password: string): void {
+    if (password.length < this.settings.minPasswordLength) {
+      throw new AppError('VALIDATION_FAILED', `Passwords need at least ${this.settings.minPasswordLength} characters`);
+    }
+  }
+}
+
+export type { StaffActor };
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

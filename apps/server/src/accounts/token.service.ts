@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { errors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
+import { AppError } from '../shared/app-error.ts';
+import type { SigningKeys } from './signing-keys.ts';
+
+export type UserRole = 'admin' | 'recruiter' | 'candidate';
+
+/** What an access token says about its bearer. */
+export interface AccessClaims {
+  userId: string;
+  orgId: string;
+  role: UserRole;
+  /** Candidates only: the one interview session the token reaches. */
+  sessionId?: string;
+  /** The user's token epoch; "sign out everywhere" bumps it and older tokens stop working. */
+  epoch: number;
+}
+
+export interface TokenSettings {
+  issuer: string;
+  audience: string;
+  accessTtlSeconds: number;
+  clockSkewSeconds: number;
+}
+
+const ALG = 'HS256';
+const TYP = 'at+jwt';
+const ROLES = new Set<UserRole>(['admin', 'recruiter', 'candidate']);
+
+/**
+ * Signs and verifies access tokens (JWT, HS256 with a key id, so keys rotate without logging
+ * everyone out). Verification accepts only HS256 with a known kid, the right issuer and audience
+ * and type, within the clock-skew tolerance: `alg: none`, another algorithm, another key, an
+ * expired or not-yet-valid token are all refused.
+ */
+export class TokenService {
+  constructor(
+    private readonly keys: SigningKeys,
+    private readonly settings: TokenSettings,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get activeKid(): string {
+    return this.keys.active.kid;
+  }
+
+  async signAccess(claims: AccessClaims): Promise<{ token: string; expiresAt: Date }> {
+    const iat = Math.floor(this.now() / 1000);
+    const exp = iat + this.settings.accessTtlSeconds;
+    const token = await new SignJWT({
+      org: claims.orgId,
+      role: claims.role,
+      ep: claims.epoch,
+      ...(claims.sessionId ? { sid: claims.sessionId } : {}),
+    })
+      .setProtectedHeader({ alg: ALG, kid: this.keys.active.kid, typ: TYP })
+      .setSubject(claims.userId)
+      .setIssuer(this.settings.issuer)
+      .setAudience(this.settings.audience)
+      .setIssuedAt(iat)
+      .setNotBefore(iat)
+      .setExpirationTime(exp)
+      .setJti(randomUUID())
+      .sign(this.keys.active.secret);
+    return { token, expiresAt: new Date(exp * 1000) };
+  }
+
+  async verifyAccess(token: string): Promise<AccessClaims> {
+    try {
+      const { payload } = await jwtVerify(
+        token,
+        (header: JWTHeaderParameters) => {
+          const key = header.kid ? this.keys.byKid.get(header.kid) : undefined;
+          if (!key) throw new AppError('TOKEN_INVALID', 'Unknown signing key');
+          return key.secret;
+        },
+        {
+          algorithms: [ALG],
+          issuer: this.settings.issuer,
+          audience: this.settings.audience,
+          typ: TYP,
+          clockTolerance: this.settings.clockSkewSeconds,
+          currentDate: new Date(this.now()),
+          requiredClaims: ['sub', 'exp', 'nbf', 'iat'],
+        },
+      );
+      const role = payload.role as UserRole;
+      if (typeof payload.sub !== 'string' || typeof payload.org !== 'string' || !ROLES.has(role)) {
+        throw new AppError('TOKEN_INVALID', 'Token claims are incomplete');
+      }
+      if (role === 'candidate' && typeof payload.sid !== 'string') {
+        throw new AppError('TOKEN_INVALID', 'Candidate token has no session');
+      }
+      return {
+        userId: payload.sub,
+        orgId: payload.org,
+        role,
+        epoch: typeof payload.ep === 'number' ? payload.ep : 0,
+        ...(typeof payload.sid === 'string' ? { sessionId: payload.sid } : {}),
+      };
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      if (error instanceof errors.JWTExpired) throw new AppError('TOKEN_EXPIRED', 'Access token has expired');
+      throw new AppError('TOKEN_INVALID', 'Access token is not valid');
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+export const ZEmail = z.email().max(254).describe('E-mail address');
+export const ZPassword = z.string().min(1).max(1024).describe('Password (at least 12 characters when set)');
+
+export const ZSignInBody = z.strictObject({ email: ZEmail, password: ZPassword });
+export type TSignInBody = z.infer<typeof ZSignInBody>;
+
+export const ZSignUpBody = z.strictObject({
+  orgName: z.string().trim().min(1).max(200),
+  name: z.string().trim().min(1).max(200),
+  email: ZEmail,
+  password: ZPassword,
+});
+
+export const ZRefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
+
+export const ZTokenPair = z.object({
+  accessToken: z.string(),
+  accessTokenExpiresAt: z.iso.datetime(),
+  refreshToken: z.string(),
+  refreshTokenExpiresAt: z.iso.datetime(),
+});
+export type TTokenPair = z.infer<typeof ZTokenPair>;
+
+export const ZRole = z.enum(['admin', 'recruiter', 'candidate']);
+export const ZStaffRole = z.enum(['admin', 'recruiter']);
+
+export const ZUser = z.object({
+  id: z.uuid(),
+  orgId: z.uuid(),
+  email: z.string(),
+  name: z.string(),
+  role: ZRole,
+  createdAt: z.iso.datetime(),
+});
+export type TUser = z.infer<typeof ZUser>;
+
+export const ZInviteStaffBody = z.strictObject({
+  email: ZEmail,
+  name: z.string().trim().min(1).max(200),
+  role: ZStaffRole.default('recruiter'),
+});
+
+export const ZAcceptInvitationBody = z.strictObject({
+  token: z.string().min(1).max(512),
+  password: ZPassword,
+  name: z.string().trim().min(1).max(200).optional(),
+});
+
+export const ZChangeRoleBody = z.strictObject({ role: ZStaffRole });
+
+export const ZAuditEntry = z.object({
+  id: z.uuid(),
+  orgId: z.uuid(),
+  actorId: z.uuid().nullable(),
+  action: z.string(),
+  targetType: z.string().nullable(),
+  targetId: z.string().nullable(),
+  ip: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()),
+  createdAt: z.iso.datetime(),
+});
+
+export const ZAuditQuery = z.strictObject({
+  action: z.string().max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  before: z.iso.datetime().optional(),
+});
+
+export const ZIdParams = z.strictObject({ id: z.uuid() });
