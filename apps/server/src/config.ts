@@ -48,6 +48,7 @@ const ZEnv = z.object({
   DATABASE_POOL_MAX: int(1, 1000).default(10),
   // cache / pub-sub
   REDIS_URL: url(['redis', 'rediss']).optional(),
+  REDIS_KEY_PREFIX: z.string().max(64).default('parley:'),
   // broker
   AMQP_URL: url(['amqp', 'amqps']).optional(),
   // object storage
@@ -79,12 +80,17 @@ const ZEnv = z.object({
   LLM_PROVIDERS: csv.pipe(z.array(z.enum(['openai', 'anthropic', 'offline']))).default(['offline']),
   OPENAI_BASE_URL: url(['http', 'https']).optional(),
   OPENAI_MODEL: z.string().default('gpt-4o-mini'),
+  OPENAI_API_KEY: z.string().optional(),
   ANTHROPIC_BASE_URL: url(['http', 'https']).optional(),
   ANTHROPIC_MODEL: z.string().default('claude-sonnet-4-5'),
+  ANTHROPIC_API_KEY: z.string().optional(),
   LLM_TIMEOUT_MS: int(100).default(30_000),
   SECRETS_KEY: hex32.optional(),
   // transcription
   TRANSCRIBER: z.enum(['pocketsphinx', 'openai', 'none']).default('pocketsphinx'),
+  TRANSCRIBER_OPENAI_API_KEY: z.string().optional(),
+  TRANSCRIBER_OPENAI_BASE_URL: url(['http', 'https']).optional(),
+  TRANSCRIBER_OPENAI_MODEL: z.string().default('whisper-1'),
   // telemetry
   OTEL_EXPORTER_OTLP_ENDPOINT: url(['http', 'https']).optional(),
 });
@@ -105,7 +111,7 @@ export interface Config {
   };
   database:
     { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string; replicaUrl?: string; poolMax: number };
-  cache: { kind: 'memory' } | { kind: 'redis'; url: string };
+  cache: { kind: 'memory' } | { kind: 'redis'; url: string; keyPrefix: string };
   broker: { kind: 'memory' } | { kind: 'amqp'; url: string };
   storage:
     | { kind: 'local'; root: string; masterKey?: string }
@@ -133,12 +139,14 @@ export interface Config {
   rateLimit: { userPerMin: number; ipPerMin: number; wsFramesPerSec: number; wsMaxFrameBytes: number };
   llm: {
     providers: ('openai' | 'anthropic' | 'offline')[];
-    openai: { baseUrl?: string; model: string };
-    anthropic: { baseUrl?: string; model: string };
+    // Keys from the environment, for the CLI and a first start; the key store takes over later.
+    openai: { baseUrl?: string; model: string; apiKey?: string };
+    anthropic: { baseUrl?: string; model: string; apiKey?: string };
     timeoutMs: number;
     secretsKey?: string;
   };
-  transcriber: Env['TRANSCRIBER'];
+  transcriber:
+    { kind: 'pocketsphinx' } | { kind: 'openai'; apiKey: string; baseUrl?: string; model: string } | { kind: 'none' };
   telemetry: { otlpEndpoint?: string };
 }
 
@@ -175,6 +183,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const s3Missing = ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'].filter((k) => e.S3_ENDPOINT && !known[k]);
   if (s3Missing.length)
     throw new ConfigError(`Invalid configuration:\n  ${s3Missing.join(', ')}: required when S3_ENDPOINT is set`);
+  if (e.TRANSCRIBER === 'openai' && !e.TRANSCRIBER_OPENAI_API_KEY) {
+    throw new ConfigError('Invalid configuration:\n  TRANSCRIBER_OPENAI_API_KEY: required when TRANSCRIBER=openai');
+  }
   if (e.DATABASE_REPLICA_URL && !e.DATABASE_URL) {
     throw new ConfigError('Invalid configuration:\n  DATABASE_REPLICA_URL: requires DATABASE_URL');
   }
@@ -193,7 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL, replicaUrl: e.DATABASE_REPLICA_URL, poolMax: e.DATABASE_POOL_MAX }
       : { kind: 'pglite', dataDir: `${e.DATA_DIR}/pg` },
-    cache: e.REDIS_URL ? { kind: 'redis', url: e.REDIS_URL } : { kind: 'memory' },
+    cache: e.REDIS_URL ? { kind: 'redis', url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : { kind: 'memory' },
     broker: e.AMQP_URL ? { kind: 'amqp', url: e.AMQP_URL } : { kind: 'memory' },
     storage: e.S3_ENDPOINT
       ? {
@@ -228,12 +239,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     llm: {
       providers: e.LLM_PROVIDERS,
-      openai: { baseUrl: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL },
-      anthropic: { baseUrl: e.ANTHROPIC_BASE_URL, model: e.ANTHROPIC_MODEL },
+      openai: { baseUrl: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL, apiKey: e.OPENAI_API_KEY },
+      anthropic: { baseUrl: e.ANTHROPIC_BASE_URL, model: e.ANTHROPIC_MODEL, apiKey: e.ANTHROPIC_API_KEY },
       timeoutMs: e.LLM_TIMEOUT_MS,
       secretsKey: e.SECRETS_KEY,
     },
-    transcriber: e.TRANSCRIBER,
+    transcriber:
+      e.TRANSCRIBER === 'openai'
+        ? {
+            kind: 'openai',
+            apiKey: e.TRANSCRIBER_OPENAI_API_KEY ?? '',
+            baseUrl: e.TRANSCRIBER_OPENAI_BASE_URL,
+            model: e.TRANSCRIBER_OPENAI_MODEL,
+          }
+        : { kind: e.TRANSCRIBER },
     telemetry: { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT },
   };
 }
