@@ -34,6 +34,7 @@ step "lint"
 npm run lint --silent
 
 mkdir -p .cache
+rm -f .cache/unit.json .cache/real.json .cache/e2e.json
 step "unit tier (embedded adapters)"
 unit_rc=0
 npx vitest run --project unit --reporter=default --reporter=json --outputFile.json=.cache/unit.json || unit_rc=$?
@@ -42,6 +43,10 @@ step "real-server tier"
 real_rc=0
 npx vitest run --project real --reporter=default --reporter=json --outputFile.json=.cache/real.json || real_rc=$?
 
+step "browser tier (Debian Chromium, fake webcam fed by a real face video)"
+e2e_rc=0
+npx vitest run --project e2e --reporter=default --reporter=json --outputFile.json=.cache/e2e.json || e2e_rc=$?
+
 step "summary"
-node --import tsx scripts/summarize-tests.ts .cache/unit.json .cache/real.json
-[ "$unit_rc" -eq 0 ] && [ "$real_rc" -eq 0 ]
+node --import tsx scripts/summarize-tests.ts .cache/unit.json .cache/real.json .cache/e2e.json
+[ "$unit_rc" -eq 0 ] && [ "$real_rc" -eq 0 ] && [ "$e2e_rc" -eq 0 ]
