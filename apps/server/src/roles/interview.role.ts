@@ -1,5 +1,6 @@
 import { createAccountsModule } from '../accounts/index.ts';
 import type { Container } from '../container.ts';
+import { createInterviewsModule } from '../interviews/index.ts';
 import { noop, type Role } from './role.ts';
 
 export const accountsOf = (container: Container) =>
@@ -12,12 +13,25 @@ export const accountsOf = (container: Container) =>
     }),
   );
 
-/** The API owner: authentication, accounts, and the interview routes. */
+export const interviewsOf = (container: Container) =>
+  container.module('interviews', async () =>
+    createInterviewsModule({
+      database: container.database,
+      storage: container.storage,
+      broker: container.broker,
+      mail: container.mail,
+      accounts: (await accountsOf(container)).service,
+      config: { publicUrl: container.config.server.publicUrl },
+    }),
+  );
+
+/** The API owner: authentication, accounts, the question bank, interviews, invitations and sessions. */
 export const interviewRole: Role = {
   async start({ container, http }) {
     const accounts = await accountsOf(container);
     accounts.installAuthentication(http);
     accounts.registerRoutes(http);
+    await (await interviewsOf(container)).registerRoutes(http);
     return noop;
   },
 };

@@ -1,0 +1,91 @@
+import type { Broker } from '../infra/broker/broker.ts';
+import type { Database } from '../infra/db/database.ts';
+import type { HttpServer } from '../infra/http/http-server.ts';
+import type { Mailer } from '../infra/mail/mail.ts';
+import type { Storage } from '../infra/storage/storage.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { InterviewRepository } from './interview.repository.ts';
+import { InterviewService } from './interview.service.ts';
+import { registerInterviewsRoutes, type InterviewsServices } from './interviews.routes.ts';
+import { InvitationRepository } from './invitation.repository.ts';
+import { InvitationService, type CandidateAccounts } from './invitation.service.ts';
+import { QuestionBankRepository } from './question-bank.repository.ts';
+import { QuestionBankService } from './question-bank.service.ts';
+import { SessionRepository } from './session.repository.ts';
+import { SessionService } from './session.service.ts';
+
+export type { Clock } from './clock.ts';
+export type { CandidateAccounts } from './invitation.service.ts';
+export type { InterviewsServices } from './interviews.routes.ts';
+export { QuestionBankService } from './question-bank.service.ts';
+export { InterviewService } from './interview.service.ts';
+export { InvitationService } from './invitation.service.ts';
+export { SessionService, EVENTS as INTERVIEW_EVENTS, RECORDING_TYPES } from './session.service.ts';
+export { SESSION_TRANSITIONS, canTransition } from './session-state.ts';
+
+export interface InterviewsConfig {
+  /** Base URL of the web app, for invitation links. */
+  publicUrl: string;
+  /** Default validity of an invitation link. */
+  invitationTtlSeconds: number;
+  /** Answers arriving this long after the answer deadline are still taken (network latency). */
+  answerGraceSeconds: number;
+  /** A recording started in time must finish uploading this long after the answer deadline. */
+  uploadGraceSeconds: number;
+  maxRecordingBytes: number;
+}
+
+export const DEFAULT_INTERVIEWS_CONFIG: Omit<InterviewsConfig, 'publicUrl'> = {
+  invitationTtlSeconds: 7 * 24 * 3600,
+  answerGraceSeconds: 3,
+  uploadGraceSeconds: 120,
+  maxRecordingBytes: 200 * 1024 * 1024,
+};
+
+export interface InterviewsDeps {
+  database: Database;
+  storage: Storage;
+  broker: Broker;
+  mail: Mailer;
+  /** The accounts context (`AccountsService` fits). */
+  accounts: CandidateAccounts;
+  config: Pick<InterviewsConfig, 'publicUrl'> & Partial<InterviewsConfig>;
+  clock?: Clock;
+}
+
+export interface InterviewsModule extends InterviewsServices {
+  /** Mounts every route of the context; call before the server listens. */
+  registerRoutes(app: HttpServer): Promise<void>;
+}
+
+/**
+ * The interviews context: question bank, interviews, candidate invitations and sessions.
+ * Routes expect `request.actor` to be set by the accounts context's authentication hook.
+ */
+export function createInterviewsModule(deps: InterviewsDeps): InterviewsModule {
+  const config: InterviewsConfig = { ...DEFAULT_INTERVIEWS_CONFIG, ...deps.config };
+  const clock = deps.clock ?? systemClock;
+  const questionRepo = new QuestionBankRepository(deps.database);
+  const interviewRepo = new InterviewRepository(deps.database);
+  const sessionRepo = new SessionRepository(deps.database);
+  const invitationRepo = new InvitationRepository(deps.database);
+  const services: InterviewsServices = {
+    questions: new QuestionBankService(questionRepo, clock),
+    interviews: new InterviewService(interviewRepo, questionRepo, clock),
+    invitations: new InvitationService(
+      deps.database,
+      invitationRepo,
+      interviewRepo,
+      sessionRepo,
+      deps.accounts,
+      deps.mail,
+      clock,
+      config,
+    ),
+    sessions: new SessionService(deps.database, sessionRepo, interviewRepo, deps.storage, deps.broker, clock, config),
+  };
+  return {
+    ...services,
+    registerRoutes: (app) => registerInterviewsRoutes(app, services, { maxRecordingBytes: config.maxRecordingBytes }),
+  };
+}
