@@ -6,7 +6,7 @@ const ADMIN = { orgName: 'Acme', name: 'Ada Admin', email: 'ada@acme.test', pass
 /** The invitation link's token from the newest message to `to` in the outbox. */
 async function linkToken(d: Deployment, to: string): Promise<string> {
   const mails = (await d.outbox()).filter((m) => m.includes(`To: ${to}`));
-  const unfolded = (mails.at(-1) ?? '').replace(/=\r?\n/g, '');
+  const unfolded = mails.at(-1) ?? '';
   const token = /token=([A-Za-z0-9_-]+)/.exec(unfolded)?.[1];
   if (!token) throw new Error(`no invitation mail to ${to}`);
   return token;

@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { simpleParser } from 'mailparser';
 import { loadConfig, type Config } from '../../config.ts';
 import type { Database } from '../../infra/db/database.ts';
 import { createTestDatabase } from '../../infra/db/testing.ts';
@@ -41,7 +42,7 @@ export interface TestServer extends RunningServer {
   config: Config;
   dataDir: string;
   api: ApiClient;
-  /** Messages in the mail outbox, oldest first, as raw RFC 822 text. */
+  /** Messages in the mail outbox, oldest first, decoded: recipients, subject and the text part. */
   outbox(): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -78,7 +79,13 @@ export async function startTestServer(
     api: new ApiClient(server.url),
     async outbox() {
       const names = (await readdir(outboxDir).catch(() => [] as string[])).filter((n) => n.endsWith('.eml')).sort();
-      return Promise.all(names.map((n) => readFile(path.join(outboxDir, n), 'utf8')));
+      return Promise.all(
+        names.map(async (n) => {
+          const mail = await simpleParser(await readFile(path.join(outboxDir, n)));
+          const to = [mail.to ?? []].flat().map((a) => a.text);
+          return `To: ${to.join(', ')}\nSubject: ${mail.subject ?? ''}\n\n${mail.text ?? ''}`;
+        }),
+      );
     },
     async close() {
       await server.stop();
