@@ -3,3 +3,4 @@ export * from './health.ts';
 export * from './auth.ts';
 export * from './scoring.ts';
 export * from './interviews.ts';
+export * from './emotion.ts';

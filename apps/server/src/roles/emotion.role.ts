@@ -1,8 +1,23 @@
-import { noop, type Role } from './role.ts';
+import { createEmotionService, startEmotionConsumer } from '../emotion/index.ts';
+import type { Role } from './role.ts';
 
-/** The emotion role; its context registers routes and consumers here as it lands. */
+/** Consumes `emotion.analysis`: analyses each captured frame and publishes the result. */
 export const emotionRole: Role = {
-  async start() {
-    return noop;
+  async start({ container }) {
+    const service = await createEmotionService();
+    const consumer = await startEmotionConsumer({
+      broker: container.broker,
+      database: container.database,
+      storage: container.storage,
+      cache: container.cache,
+      logger: container.logger,
+      service,
+    });
+    return {
+      async stop() {
+        await consumer.stop();
+        await service.close();
+      },
+    };
   },
 };
