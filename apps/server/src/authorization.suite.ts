@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountsOf } from './roles/interview.role.ts';
-import { oneProcess, splitProcesses, type Deployment, type Layout } from './shared/testing/layouts.ts';
+import type { Deployment, Layout } from './shared/testing/layouts.ts';
 
 /**
  * Every endpoint × every kind of caller. A caller outside the allowed set gets 401, 403 or 404
@@ -246,49 +246,49 @@ const ROWS: Row[] = [
 
 const REFUSED = [401, 403, 404];
 
-const LAYOUTS: [string, Layout][] = [
-  ['one process', oneProcess],
-  ['split deployment', splitProcesses],
-];
+export function authorizationMatrix(layouts: [string, Layout][]): void {
+  describe.each(layouts)('authorisation matrix, %s: every endpoint × every kind of caller', (_layout, layout) => {
+    let d: Deployment;
+    let w: World;
+    beforeAll(async () => {
+      d = await layout();
+      w = await buildWorld(d);
+    });
+    afterAll(async () => {
+      await d.close();
+    });
 
-describe.each(LAYOUTS)('authorisation matrix, %s: every endpoint × every kind of caller', (_layout, layout) => {
-  let d: Deployment;
-  let w: World;
-  beforeAll(async () => {
-    d = await layout();
-    w = await buildWorld(d);
-  });
-  afterAll(async () => {
-    await d.close();
-  });
-
-  it.each(ROWS.map((r) => [`${r.method} ${r.url(PLACEHOLDER)}`, r] as const))('%s', async (_name, row) => {
-    const outcomes: string[] = [];
-    const order = [...ACTORS.filter((a) => !row.allowed.includes(a)), ...ACTORS.filter((a) => row.allowed.includes(a))];
-    for (const actor of order) {
-      const res = await d.api.call(row.method, row.url(w), {
-        token: w.tokens[actor],
-        body: row.body?.(w),
-        headers: row.headers,
-      });
-      const text = JSON.stringify(res.body);
-      if (row.allowed.includes(actor)) {
-        if (REFUSED.includes(res.status)) outcomes.push(`${actor}: refused ${res.status} but should be allowed`);
-        continue;
+    it.each(ROWS.map((r) => [`${r.method} ${r.url(PLACEHOLDER)}`, r] as const))('%s', async (_name, row) => {
+      const outcomes: string[] = [];
+      const order = [
+        ...ACTORS.filter((a) => !row.allowed.includes(a)),
+        ...ACTORS.filter((a) => row.allowed.includes(a)),
+      ];
+      for (const actor of order) {
+        const res = await d.api.call(row.method, row.url(w), {
+          token: w.tokens[actor],
+          body: row.body?.(w),
+          headers: row.headers,
+        });
+        const text = JSON.stringify(res.body);
+        if (row.allowed.includes(actor)) {
+          if (REFUSED.includes(res.status)) outcomes.push(`${actor}: refused ${res.status} but should be allowed`);
+          continue;
+        }
+        const ownEmptyList = row.list && res.status === 200;
+        if (!REFUSED.includes(res.status) && !ownEmptyList)
+          outcomes.push(`${actor}: got ${res.status}, expected a refusal`);
+        for (const marker of SECRET_MARKERS) {
+          if (text.includes(marker)) outcomes.push(`${actor}: response leaks "${marker}"`);
+        }
+        for (const id of [w.questionId, w.interviewId, w.sessionId, w.otherSessionId]) {
+          if (ownEmptyList && text.includes(id)) outcomes.push(`${actor}: list leaks id ${id}`);
+        }
       }
-      const ownEmptyList = row.list && res.status === 200;
-      if (!REFUSED.includes(res.status) && !ownEmptyList)
-        outcomes.push(`${actor}: got ${res.status}, expected a refusal`);
-      for (const marker of SECRET_MARKERS) {
-        if (text.includes(marker)) outcomes.push(`${actor}: response leaks "${marker}"`);
-      }
-      for (const id of [w.questionId, w.interviewId, w.sessionId, w.otherSessionId]) {
-        if (ownEmptyList && text.includes(id)) outcomes.push(`${actor}: list leaks id ${id}`);
-      }
-    }
-    expect(outcomes).toEqual([]);
+      expect(outcomes).toEqual([]);
+    });
   });
-});
+}
 
 const PLACEHOLDER: World = {
   tokens: { anonymous: undefined, candidate: '', otherCandidate: '', recruiter: '', otherOrgRecruiter: '', admin: '' },

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { oneProcess, splitProcesses, type Deployment, type Layout } from '../shared/testing/layouts.ts';
+import type { Deployment, Layout } from '../shared/testing/layouts.ts';
 
 const ADMIN = { orgName: 'Acme', name: 'Ada Admin', email: 'ada@acme.test', password: 'correct horse battery' };
 
@@ -12,179 +12,188 @@ async function linkToken(d: Deployment, to: string): Promise<string> {
   return token;
 }
 
-const layouts: [string, Layout][] = [
-  ['one process', oneProcess],
-  ['split: gateway → two interview instances', splitProcesses],
-];
+export function accountsApiSuite(layouts: [string, Layout][]): void {
+  describe.each(layouts)('accounts API (%s)', (_name, layout) => {
+    let d: Deployment;
+    let admin: { accessToken: string; refreshToken: string };
 
-describe.each(layouts)('accounts API (%s)', (_name, layout) => {
-  let d: Deployment;
-  let admin: { accessToken: string; refreshToken: string };
-
-  beforeAll(async () => {
-    d = await layout();
-  });
-  afterAll(async () => {
-    await d.close();
-  });
-
-  it('lets the first admin sign up once, then closes sign-up', async () => {
-    const first = await d.api.call('POST', '/api/auth/sign-up', { body: ADMIN });
-    expect(first.status).toBe(201);
-    admin = first.body;
-    const again = await d.api.call('POST', '/api/auth/sign-up', { body: { ...ADMIN, email: 'eve@evil.test' } });
-    expect(again.status).toBe(409);
-    expect(again.body.error.code).toBe('CONFLICT');
-  });
-
-  it('answers a wrong password and an unknown e-mail identically', async () => {
-    const wrong = await d.api.call('POST', '/api/auth/sign-in', { body: { email: ADMIN.email, password: 'nope' } });
-    const unknown = await d.api.call('POST', '/api/auth/sign-in', {
-      body: { email: 'nobody@acme.test', password: 'nope' },
+    beforeAll(async () => {
+      d = await layout();
     });
-    expect(wrong.status).toBe(401);
-    expect(unknown.status).toBe(401);
-    expect({ ...wrong.body.error, requestId: 0 }).toEqual({ ...unknown.body.error, requestId: 0 });
-  });
-
-  it('never returns the password or its hash', async () => {
-    const me = await d.api.call('GET', '/api/me', { token: admin.accessToken });
-    expect(me.status).toBe(200);
-    expect(me.body).toMatchObject({ email: ADMIN.email, role: 'admin' });
-    expect(JSON.stringify(me.body)).not.toMatch(/password|scrypt/i);
-  });
-
-  it('refuses a missing, malformed or forged token with 401 and a code', async () => {
-    expect((await d.api.call('GET', '/api/me')).body.error.code).toBe('UNAUTHENTICATED');
-    const garbage = await d.api.call('GET', '/api/me', { token: 'not-a-jwt' });
-    expect([garbage.status, garbage.body.error.code]).toEqual([401, 'TOKEN_INVALID']);
-    const [h, p] = admin.accessToken.split('.');
-    const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${p}.`;
-    expect((await d.api.call('GET', '/api/me', { token: none })).status).toBe(401);
-    const tampered = `${h}.${p}.${'A'.repeat(43)}`;
-    expect((await d.api.call('GET', '/api/me', { token: tampered })).status).toBe(401);
-    const badHeader = await d.api.call('GET', '/api/me', { headers: { authorization: 'Basic abc' } });
-    expect(badHeader.status).toBe(401);
-  });
-
-  it('rotates refresh tokens and revokes the whole family when a used one comes back', async () => {
-    const signIn = await d.api.call('POST', '/api/auth/sign-in', {
-      body: { email: ADMIN.email, password: ADMIN.password },
+    afterAll(async () => {
+      await d.close();
     });
-    const first = signIn.body.refreshToken as string;
-    const rotated = await d.api.call('POST', '/api/auth/refresh', { body: { refreshToken: first } });
-    expect(rotated.status).toBe(200);
-    expect(rotated.body.refreshToken).not.toBe(first);
 
-    const replay = await d.api.call('POST', '/api/auth/refresh', { body: { refreshToken: first } });
-    expect([replay.status, replay.body.error.code]).toEqual([401, 'TOKEN_REUSED']);
-    // The thief's replay also kills the legitimate child.
-    const child = await d.api.call('POST', '/api/auth/refresh', { body: { refreshToken: rotated.body.refreshToken } });
-    expect(child.status).toBe(401);
-
-    const audit = await d.api.call('GET', '/api/audit?action=auth.token_reuse', { token: admin.accessToken });
-    expect(audit.status).toBe(200);
-    expect(audit.body.entries.length).toBeGreaterThanOrEqual(1);
-  });
-
-  it('signs out one device, and everywhere (access tokens already issued stop working)', async () => {
-    const a = await d.api.call('POST', '/api/auth/sign-in', { body: { email: ADMIN.email, password: ADMIN.password } });
-    const out = await d.api.call('POST', '/api/auth/sign-out', { body: { refreshToken: a.body.refreshToken } });
-    expect(out.status).toBe(204);
-    expect(
-      (await d.api.call('POST', '/api/auth/refresh', { body: { refreshToken: a.body.refreshToken } })).status,
-    ).toBe(401);
-
-    const b = await d.api.call('POST', '/api/auth/sign-in', { body: { email: ADMIN.email, password: ADMIN.password } });
-    const everywhere = await d.api.call('POST', '/api/auth/sign-out-everywhere', { token: b.body.accessToken });
-    expect(everywhere.status).toBe(204);
-    expect((await d.api.call('GET', '/api/me', { token: b.body.accessToken })).status).toBe(401);
-    expect((await d.api.call('GET', '/api/me', { token: admin.accessToken })).status).toBe(401);
-
-    admin = (await d.api.call('POST', '/api/auth/sign-in', { body: { email: ADMIN.email, password: ADMIN.password } }))
-      .body;
-    expect((await d.api.call('GET', '/api/me', { token: admin.accessToken })).status).toBe(200);
-  });
-
-  it('invites a recruiter by e-mail with a single-use link; recruiters cannot administer', async () => {
-    const invite = await d.api.call('POST', '/api/users/invitations', {
-      token: admin.accessToken,
-      body: { email: 'rita@acme.test', name: 'Rita Recruiter', role: 'recruiter' },
+    it('lets the first admin sign up once, then closes sign-up', async () => {
+      const first = await d.api.call('POST', '/api/auth/sign-up', { body: ADMIN });
+      expect(first.status).toBe(201);
+      admin = first.body;
+      const again = await d.api.call('POST', '/api/auth/sign-up', { body: { ...ADMIN, email: 'eve@evil.test' } });
+      expect(again.status).toBe(409);
+      expect(again.body.error.code).toBe('CONFLICT');
     });
-    expect(invite.status).toBe(201);
-    const token = await linkToken(d, 'rita@acme.test');
 
-    const accepted = await d.api.call('POST', '/api/auth/accept-invitation', {
-      body: { token, password: 'another long password' },
+    it('answers a wrong password and an unknown e-mail identically', async () => {
+      const wrong = await d.api.call('POST', '/api/auth/sign-in', { body: { email: ADMIN.email, password: 'nope' } });
+      const unknown = await d.api.call('POST', '/api/auth/sign-in', {
+        body: { email: 'nobody@acme.test', password: 'nope' },
+      });
+      expect(wrong.status).toBe(401);
+      expect(unknown.status).toBe(401);
+      expect({ ...wrong.body.error, requestId: 0 }).toEqual({ ...unknown.body.error, requestId: 0 });
     });
-    expect(accepted.status).toBe(201);
-    const again = await d.api.call('POST', '/api/auth/accept-invitation', {
-      body: { token, password: 'another long password' },
-    });
-    expect([again.status, again.body.error.code]).toEqual([410, 'INVITATION_USED']);
 
-    const rita = accepted.body.accessToken as string;
-    expect((await d.api.call('GET', '/api/me', { token: rita })).body.role).toBe('recruiter');
-    expect((await d.api.call('GET', '/api/users', { token: rita })).status).toBe(403);
-    expect((await d.api.call('GET', '/api/audit', { token: rita })).status).toBe(403);
-    const users = await d.api.call('GET', '/api/users', { token: admin.accessToken });
-    expect(users.body.users.map((u: { email: string }) => u.email).sort()).toEqual(['ada@acme.test', 'rita@acme.test']);
-  });
-
-  it('keeps at least one admin, and a role change takes effect at once', async () => {
-    const users = await d.api.call('GET', '/api/users', { token: admin.accessToken });
-    const ada = users.body.users.find((u: { email: string }) => u.email === ADMIN.email);
-    const demote = await d.api.call('PATCH', `/api/users/${ada.id}/role`, {
-      token: admin.accessToken,
-      body: { role: 'recruiter' },
-    });
-    expect([demote.status, demote.body.error.code]).toEqual([409, 'CONFLICT']);
-
-    const rita = users.body.users.find((u: { email: string }) => u.email === 'rita@acme.test');
-    const promote = await d.api.call('PATCH', `/api/users/${rita.id}/role`, {
-      token: admin.accessToken,
-      body: { role: 'admin' },
-    });
-    expect(promote.status).toBe(200);
-    const audit = await d.api.call('GET', '/api/audit?action=user.role_changed', { token: admin.accessToken });
-    expect(audit.body.entries[0]).toMatchObject({ targetId: rita.id, metadata: { from: 'recruiter', to: 'admin' } });
-  });
-
-  it('validates every body and id, answering 4xx with a code', async () => {
-    const cases: [string, string, unknown][] = [
-      ['POST', '/api/auth/sign-in', { email: 'not an email', password: 'x' }],
-      ['POST', '/api/auth/sign-in', { email: ADMIN.email, password: 'x', extra: true }],
-      ['POST', '/api/auth/refresh', {}],
-      ['PATCH', '/api/users/not-a-uuid/role', { role: 'admin' }],
-      ['POST', '/api/users/invitations', { email: 'x@y.test', name: 'X', role: 'candidate' }],
-    ];
-    for (const [method, url, body] of cases) {
-      const res = await d.api.call(method, url, { body, token: admin.accessToken });
-      expect(res.status, `${method} ${url}`).toBe(400);
-      expect(res.body.error.code).toBe('VALIDATION_FAILED');
-    }
-    const malformed = await d.api.call('POST', '/api/auth/sign-in', { body: '{"email":' });
-    expect([malformed.status, malformed.body.error.code]).toEqual([400, 'MALFORMED_JSON']);
-  });
-});
-
-describe('split deployment failover', () => {
-  let d: Deployment;
-  beforeAll(async () => {
-    d = await splitProcesses();
-  });
-  afterAll(async () => {
-    await d.close();
-  });
-
-  it('keeps answering through the gateway when one interview instance stops', async () => {
-    const signUp = await d.api.call('POST', '/api/auth/sign-up', { body: ADMIN });
-    expect(signUp.status).toBe(201);
-    const instances = d.processes.filter((p) => p.role === 'interview');
-    await instances[0]!.server.stop();
-    for (let i = 0; i < 6; i++) {
-      const me = await d.api.call('GET', '/api/me', { token: signUp.body.accessToken });
+    it('never returns the password or its hash', async () => {
+      const me = await d.api.call('GET', '/api/me', { token: admin.accessToken });
       expect(me.status).toBe(200);
-    }
+      expect(me.body).toMatchObject({ email: ADMIN.email, role: 'admin' });
+      expect(JSON.stringify(me.body)).not.toMatch(/password|scrypt/i);
+    });
+
+    it('refuses a missing, malformed or forged token with 401 and a code', async () => {
+      expect((await d.api.call('GET', '/api/me')).body.error.code).toBe('UNAUTHENTICATED');
+      const garbage = await d.api.call('GET', '/api/me', { token: 'not-a-jwt' });
+      expect([garbage.status, garbage.body.error.code]).toEqual([401, 'TOKEN_INVALID']);
+      const [h, p] = admin.accessToken.split('.');
+      const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${p}.`;
+      expect((await d.api.call('GET', '/api/me', { token: none })).status).toBe(401);
+      const tampered = `${h}.${p}.${'A'.repeat(43)}`;
+      expect((await d.api.call('GET', '/api/me', { token: tampered })).status).toBe(401);
+      const badHeader = await d.api.call('GET', '/api/me', { headers: { authorization: 'Basic abc' } });
+      expect(badHeader.status).toBe(401);
+    });
+
+    it('rotates refresh tokens and revokes the whole family when a used one comes back', async () => {
+      const signIn = await d.api.call('POST', '/api/auth/sign-in', {
+        body: { email: ADMIN.email, password: ADMIN.password },
+      });
+      const first = signIn.body.refreshToken as string;
+      const rotated = await d.api.call('POST', '/api/auth/refresh', { body: { refreshToken: first } });
+      expect(rotated.status).toBe(200);
+      expect(rotated.body.refreshToken).not.toBe(first);
+
+      const replay = await d.api.call('POST', '/api/auth/refresh', { body: { refreshToken: first } });
+      expect([replay.status, replay.body.error.code]).toEqual([401, 'TOKEN_REUSED']);
+      // The thief's replay also kills the legitimate child.
+      const child = await d.api.call('POST', '/api/auth/refresh', {
+        body: { refreshToken: rotated.body.refreshToken },
+      });
+      expect(child.status).toBe(401);
+
+      const audit = await d.api.call('GET', '/api/audit?action=auth.token_reuse', { token: admin.accessToken });
+      expect(audit.status).toBe(200);
+      expect(audit.body.entries.length).toBeGreaterThanOrEqual(1);
+    });
+
+    it('signs out one device, and everywhere (access tokens already issued stop working)', async () => {
+      const a = await d.api.call('POST', '/api/auth/sign-in', {
+        body: { email: ADMIN.email, password: ADMIN.password },
+      });
+      const out = await d.api.call('POST', '/api/auth/sign-out', { body: { refreshToken: a.body.refreshToken } });
+      expect(out.status).toBe(204);
+      expect(
+        (await d.api.call('POST', '/api/auth/refresh', { body: { refreshToken: a.body.refreshToken } })).status,
+      ).toBe(401);
+
+      const b = await d.api.call('POST', '/api/auth/sign-in', {
+        body: { email: ADMIN.email, password: ADMIN.password },
+      });
+      const everywhere = await d.api.call('POST', '/api/auth/sign-out-everywhere', { token: b.body.accessToken });
+      expect(everywhere.status).toBe(204);
+      expect((await d.api.call('GET', '/api/me', { token: b.body.accessToken })).status).toBe(401);
+      expect((await d.api.call('GET', '/api/me', { token: admin.accessToken })).status).toBe(401);
+
+      admin = (
+        await d.api.call('POST', '/api/auth/sign-in', { body: { email: ADMIN.email, password: ADMIN.password } })
+      ).body;
+      expect((await d.api.call('GET', '/api/me', { token: admin.accessToken })).status).toBe(200);
+    });
+
+    it('invites a recruiter by e-mail with a single-use link; recruiters cannot administer', async () => {
+      const invite = await d.api.call('POST', '/api/users/invitations', {
+        token: admin.accessToken,
+        body: { email: 'rita@acme.test', name: 'Rita Recruiter', role: 'recruiter' },
+      });
+      expect(invite.status).toBe(201);
+      const token = await linkToken(d, 'rita@acme.test');
+
+      const accepted = await d.api.call('POST', '/api/auth/accept-invitation', {
+        body: { token, password: 'another long password' },
+      });
+      expect(accepted.status).toBe(201);
+      const again = await d.api.call('POST', '/api/auth/accept-invitation', {
+        body: { token, password: 'another long password' },
+      });
+      expect([again.status, again.body.error.code]).toEqual([410, 'INVITATION_USED']);
+
+      const rita = accepted.body.accessToken as string;
+      expect((await d.api.call('GET', '/api/me', { token: rita })).body.role).toBe('recruiter');
+      expect((await d.api.call('GET', '/api/users', { token: rita })).status).toBe(403);
+      expect((await d.api.call('GET', '/api/audit', { token: rita })).status).toBe(403);
+      const users = await d.api.call('GET', '/api/users', { token: admin.accessToken });
+      expect(users.body.users.map((u: { email: string }) => u.email).sort()).toEqual([
+        'ada@acme.test',
+        'rita@acme.test',
+      ]);
+    });
+
+    it('keeps at least one admin, and a role change takes effect at once', async () => {
+      const users = await d.api.call('GET', '/api/users', { token: admin.accessToken });
+      const ada = users.body.users.find((u: { email: string }) => u.email === ADMIN.email);
+      const demote = await d.api.call('PATCH', `/api/users/${ada.id}/role`, {
+        token: admin.accessToken,
+        body: { role: 'recruiter' },
+      });
+      expect([demote.status, demote.body.error.code]).toEqual([409, 'CONFLICT']);
+
+      const rita = users.body.users.find((u: { email: string }) => u.email === 'rita@acme.test');
+      const promote = await d.api.call('PATCH', `/api/users/${rita.id}/role`, {
+        token: admin.accessToken,
+        body: { role: 'admin' },
+      });
+      expect(promote.status).toBe(200);
+      const audit = await d.api.call('GET', '/api/audit?action=user.role_changed', { token: admin.accessToken });
+      expect(audit.body.entries[0]).toMatchObject({ targetId: rita.id, metadata: { from: 'recruiter', to: 'admin' } });
+    });
+
+    it('validates every body and id, answering 4xx with a code', async () => {
+      const cases: [string, string, unknown][] = [
+        ['POST', '/api/auth/sign-in', { email: 'not an email', password: 'x' }],
+        ['POST', '/api/auth/sign-in', { email: ADMIN.email, password: 'x', extra: true }],
+        ['POST', '/api/auth/refresh', {}],
+        ['PATCH', '/api/users/not-a-uuid/role', { role: 'admin' }],
+        ['POST', '/api/users/invitations', { email: 'x@y.test', name: 'X', role: 'candidate' }],
+      ];
+      for (const [method, url, body] of cases) {
+        const res = await d.api.call(method, url, { body, token: admin.accessToken });
+        expect(res.status, `${method} ${url}`).toBe(400);
+        expect(res.body.error.code).toBe('VALIDATION_FAILED');
+      }
+      const malformed = await d.api.call('POST', '/api/auth/sign-in', { body: '{"email":' });
+      expect([malformed.status, malformed.body.error.code]).toEqual([400, 'MALFORMED_JSON']);
+    });
   });
-});
+}
+
+export function failoverSuite(name: string, layout: Layout): void {
+  describe(`split deployment failover (${name})`, () => {
+    let d: Deployment;
+    beforeAll(async () => {
+      d = await layout();
+    });
+    afterAll(async () => {
+      await d.close();
+    });
+
+    it('keeps answering through the gateway when one interview instance stops', async () => {
+      const signUp = await d.api.call('POST', '/api/auth/sign-up', { body: ADMIN });
+      expect(signUp.status).toBe(201);
+      const instances = d.processes.filter((p) => p.role === 'interview');
+      await instances[0]!.server.stop();
+      for (let i = 0; i < 6; i++) {
+        const me = await d.api.call('GET', '/api/me', { token: signUp.body.accessToken });
+        expect(me.status).toBe(200);
+      }
+    });
+  });
+}
