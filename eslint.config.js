@@ -86,7 +86,7 @@ export default tseslint.config(
   },
   {
     // Tests read JSON answers loosely; the assertions are the type check.
-    files: ['**/*.test.ts', '**/*.suite.ts', 'apps/server/src/shared/testing/**/*.ts'],
+    files: ['**/*.test.ts', '**/*.suite.ts', 'apps/server/src/shared/testing/**/*.ts', 'bench/api.bench.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
