@@ -4,3 +4,4 @@ export * from './auth.ts';
 export * from './scoring.ts';
 export * from './interviews.ts';
 export * from './emotion.ts';
+export * from './realtime.ts';

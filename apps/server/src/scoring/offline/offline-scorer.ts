@@ -24,6 +24,9 @@ const ANCHOR_TEMPERATURE = 0.03;
 // one sentence of the answer says it in other words (similarity at or above this).
 const CONCEPT_LEXICAL_MIN = 0.5;
 const CONCEPT_SEMANTIC_MIN = 0.6;
+// Length a complete spoken answer has when the recruiter wrote no ideal answer to compare with
+// (about 30–40 s of speech at a conversational pace).
+const DEFAULT_REFERENCE_WORDS = 80;
 
 const HEDGES =
   /\b(i think|i guess|i believe|not (?:really |quite )?sure|maybe|perhaps|kind of|sort of|i don'?t know|no idea|probably|i have not (?:really )?|i haven'?t)\b/gi;
@@ -31,7 +34,8 @@ const REASONING =
   /\b(because|since|so that|therefore|which means|that means|as a result|for example|for instance|such as|first|second|then|finally|while|whereas|however|but|instead|trade-?offs?|in order to)\b/gi;
 
 interface RubricVectors {
-  ideal: number[];
+  /** Null when the rubric has no ideal answer: that signal is then left out, not counted as 0. */
+  ideal: number[] | null;
   anchors: { level: number; vector: number[] }[][];
   concepts: number[][];
 }
@@ -76,8 +80,7 @@ export class OfflineAnswerAnalyzer implements AnswerAnalyzer {
     ]);
     const [answer, ...sentenceVectors] = answerVectors as [number[], ...number[][]];
 
-    const idealSim = cosine(answer, ref.ideal);
-    const ideal = stretch(idealSim);
+    const idealSim = ref.ideal ? cosine(answer, ref.ideal) : undefined;
     const concepts = conceptCoverage(rubric.keyConcepts, ref.concepts, transcript, parts, sentenceVectors);
     const conceptScore = concepts.length ? concepts.reduce((s, c) => s + c.credit, 0) / concepts.length : undefined;
     const shape = structure(transcript, rubric.idealAnswer);
@@ -95,9 +98,9 @@ export class OfflineAnswerAnalyzer implements AnswerAnalyzer {
       const anchorPos = hi > lo ? (level - lo) / (hi - lo) : 0.5;
       const signals: [number, number][] = [
         [OFFLINE_WEIGHTS.anchors, anchorPos],
-        [OFFLINE_WEIGHTS.ideal, ideal],
         [OFFLINE_WEIGHTS.structure, shape.score],
       ];
+      if (idealSim !== undefined) signals.push([OFFLINE_WEIGHTS.ideal, stretch(idealSim)]);
       if (conceptScore !== undefined) signals.push([OFFLINE_WEIGHTS.concepts, conceptScore]);
       const combined = signals.reduce((s, [w, v]) => s + w * v, 0) / signals.reduce((s, [w]) => s + w, 0);
       const score = Math.round(5 * clamp01(combined) * 10) / 10;
@@ -115,7 +118,7 @@ export class OfflineAnswerAnalyzer implements AnswerAnalyzer {
       const rationale =
         `Closest to anchor level ${level.toFixed(1)}` +
         (concepts.length ? `, covers ${covered}/${concepts.length} key concepts` : '') +
-        `, similarity to the ideal answer ${idealSim.toFixed(2)}` +
+        (idealSim !== undefined ? `, similarity to the ideal answer ${idealSim.toFixed(2)}` : '') +
         (shape.hedges ? `, ${shape.hedges} hedge${shape.hedges > 1 ? 's' : ''}` : '') +
         '.';
       return { criterion: criterion.name, score, evidence: evidence.map((e) => e.slice(0, 500)), rationale };
@@ -125,14 +128,14 @@ export class OfflineAnswerAnalyzer implements AnswerAnalyzer {
     const hit = concepts.filter((c) => c.credit >= CONCEPT_LEXICAL_MIN).map((c) => c.concept);
     const strengths: string[] = [];
     if (hit.length) strengths.push(`Covers ${list(hit)}`);
-    if (idealSim >= 0.55) strengths.push('Close in meaning to the ideal answer');
+    if (idealSim !== undefined && idealSim >= 0.55) strengths.push('Close in meaning to the ideal answer');
     if (shape.reasoning >= 2) strengths.push('Explains reasons and consequences, not only facts');
     if (shape.lengthScore >= 0.9 && shape.hedges === 0) strengths.push('Complete and assured delivery');
     const gaps: string[] = [];
     if (missing.length) gaps.push(`Does not mention ${list(missing)}`);
-    if (idealSim < 0.35) gaps.push('Far in meaning from the ideal answer');
+    if (idealSim !== undefined && idealSim < 0.35) gaps.push('Far in meaning from the ideal answer');
     if (shape.hedges) gaps.push('Hedges or admits uncertainty');
-    if (shape.lengthScore < 0.6) gaps.push('Much shorter than the ideal answer');
+    if (shape.lengthScore < 0.6) gaps.push(ref.ideal ? 'Much shorter than the ideal answer' : 'Very short');
     if (shape.reasoning === 0) gaps.push('States without explaining why');
 
     return ZAnswerAnalysis.parse({
@@ -155,11 +158,16 @@ export class OfflineAnswerAnalyzer implements AnswerAnalyzer {
         .map(([level, text]) => ({ level: Number(level), text: text }))
         .sort((a, b) => a.level - b.level),
     );
-    const texts = [rubric.idealAnswer, ...anchorTexts.flat().map((a) => a.text), ...rubric.keyConcepts];
+    const hasIdeal = rubric.idealAnswer.trim().length > 0;
+    const texts = [
+      ...(hasIdeal ? [rubric.idealAnswer] : []),
+      ...anchorTexts.flat().map((a) => a.text),
+      ...rubric.keyConcepts,
+    ];
     const promise = this.#embedder.embed(texts).then((v) => {
-      let k = 1;
+      let k = hasIdeal ? 1 : 0;
       return {
-        ideal: v[0]!,
+        ideal: hasIdeal ? v[0]! : null,
         anchors: anchorTexts.map((list) => list.map((a) => ({ level: a.level, vector: v[k++]! }))),
         concepts: rubric.keyConcepts.map((_, i) => v[k + i]!),
       };
@@ -233,7 +241,8 @@ interface Structure {
 
 function structure(transcript: string, idealAnswer: string): Structure {
   const n = words(transcript).length;
-  const ratio = n / Math.max(1, words(idealAnswer).length);
+  const reference = words(idealAnswer).length || DEFAULT_REFERENCE_WORDS;
+  const ratio = n / reference;
   // Full marks from 60 % to 250 % of the ideal length; rambling beyond that costs a little.
   const lengthScore = ratio < 0.6 ? ratio / 0.6 : ratio <= 2.5 ? 1 : Math.max(0.7, 1 - (ratio - 2.5) * 0.2);
   const reasoning = transcript.match(REASONING)?.length ?? 0;

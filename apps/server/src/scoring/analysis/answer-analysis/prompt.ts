@@ -30,7 +30,7 @@ export function buildUserPrompt(question: string, rubric: TRubric, transcript: s
   return [
     `<question>\n${question}\n</question>`,
     `<rubric>\n${criteria}\n</rubric>`,
-    `<ideal_answer>\n${rubric.idealAnswer}\n</ideal_answer>`,
+    `<ideal_answer>\n${rubric.idealAnswer.trim() || '(none given: judge by the anchors alone)'}\n</ideal_answer>`,
     `<key_concepts>\n${concepts}\n</key_concepts>`,
     `<transcript>\n${transcript.trim() || '(the candidate said nothing)'}\n</transcript>`,
     `Return one entry per criterion, using exactly these names: ${rubric.criteria.map((c) => JSON.stringify(c.name)).join(', ')}.`,

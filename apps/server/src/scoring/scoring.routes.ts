@@ -1,0 +1,112 @@
+import { ZAddLlmKeyBody, ZErrorBody, ZIdParams, ZLlmKey, ZOverrideScoreBody, ZSessionReport } from '@parley/contracts';
+import { z } from 'zod';
+import type { HttpServer } from '../infra/http/http-server.ts';
+import type { ApiKeysService } from './keys/api-keys.service.ts';
+import { renderReportHtml } from './reports/render-report-html.ts';
+import type { ReportService } from './reports/report.service.ts';
+
+const errors = { 400: ZErrorBody, 401: ZErrorBody, 403: ZErrorBody, 404: ZErrorBody, 409: ZErrorBody, 503: ZErrorBody };
+const security = [{ bearer: [] }];
+const ZScoreParams = z.strictObject({ id: z.uuid(), scoreId: z.uuid() });
+
+/** HTTP routes of the scoring context. Services decide who may do what; routes only translate. */
+export function registerScoringRoutes(app: HttpServer, s: { reports: ReportService; keys: ApiKeysService }): void {
+  app.get(
+    '/api/sessions/:id/report',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'The recruiter report: scores with evidence, provenance, video insights apart from the score',
+        security,
+        params: ZIdParams,
+        response: { 200: ZSessionReport, ...errors },
+      },
+    },
+    async (req) => s.reports.report(req.actor, req.params.id),
+  );
+  app.get(
+    '/api/sessions/:id/report/html',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'The recruiter report as a printable HTML page',
+        security,
+        params: ZIdParams,
+        response: { 200: z.string(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      const html = renderReportHtml(await s.reports.report(req.actor, req.params.id));
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+    },
+  );
+  app.post(
+    '/api/sessions/:id/scores/:scoreId/override',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'Override one criterion score with a reason (the original is kept; audited)',
+        security,
+        params: ZScoreParams,
+        body: ZOverrideScoreBody,
+        response: { 200: ZSessionReport, ...errors },
+      },
+    },
+    async (req) => s.reports.override(req.actor, req.params.id, req.params.scoreId, req.body),
+  );
+
+  const tags = ['admin'];
+  app.get(
+    '/api/admin/llm-keys',
+    {
+      schema: {
+        tags,
+        summary: "The organisation's LLM provider keys, masked",
+        security,
+        response: { 200: z.object({ keys: z.array(ZLlmKey) }), ...errors },
+      },
+    },
+    async (req) => ({ keys: await s.keys.list(req.actor) }),
+  );
+  app.post(
+    '/api/admin/llm-keys',
+    {
+      schema: {
+        tags,
+        summary: 'Add a provider key (stored encrypted)',
+        security,
+        body: ZAddLlmKeyBody,
+        response: { 201: ZLlmKey, ...errors },
+      },
+    },
+    async (req, reply) => reply.status(201).send(await s.keys.add(req.actor, req.body)),
+  );
+  for (const [action, active] of [
+    ['disable', false],
+    ['enable', true],
+  ] as const) {
+    app.post(
+      `/api/admin/llm-keys/:id/${action}`,
+      {
+        schema: {
+          tags,
+          summary: `${action === 'disable' ? 'Take a key out of' : 'Put a key back into'} rotation`,
+          security,
+          params: ZIdParams,
+          response: { 200: ZLlmKey, ...errors },
+        },
+      },
+      async (req) => s.keys.setActive(req.actor, req.params.id, active),
+    );
+  }
+  app.delete(
+    '/api/admin/llm-keys/:id',
+    {
+      schema: { tags, summary: 'Delete a key', security, params: ZIdParams, response: { 204: z.null(), ...errors } },
+    },
+    async (req, reply) => {
+      await s.keys.remove(req.actor, req.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+}
