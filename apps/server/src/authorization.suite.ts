@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accountsOf } from './roles/interview.role.ts';
+import { accountsOf } from './roles/modules.ts';
 import type { Deployment, Layout } from './shared/testing/layouts.ts';
 
 /**

@@ -30,9 +30,9 @@ type Adapters = Partial<{ database: Database; cache: Cache; broker: Broker; stor
 const ROLE_NEEDS: Record<RoleName, AdapterName[]> = {
   gateway: ['cache'],
   interview: ['database', 'cache', 'broker', 'storage', 'mail'],
-  realtime: ['database', 'cache', 'broker', 'storage'],
+  realtime: ['database', 'cache', 'broker', 'storage', 'mail'],
   emotion: ['database', 'cache', 'broker', 'storage'],
-  scoring: ['database', 'cache', 'broker', 'storage'],
+  scoring: ['database', 'cache', 'broker', 'storage', 'mail'],
   worker: ['database', 'cache', 'broker', 'storage', 'mail'],
 };
 

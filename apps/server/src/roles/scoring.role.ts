@@ -1,8 +1,11 @@
-import { noop, type Role } from './role.ts';
+import { scoringOf } from './modules.ts';
+import type { Role } from './role.ts';
 
-/** The scoring role; its context registers routes and consumers here as it lands. */
+/** Consumes `scoring.process`: transcribes, analyses and scores each completed session. */
 export const scoringRole: Role = {
-  async start() {
-    return noop;
+  async start({ container }) {
+    const scoring = await scoringOf(container);
+    await scoring.startConsumer();
+    return { stop: () => scoring.stop() };
   },
 };

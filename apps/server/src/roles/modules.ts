@@ -1,0 +1,47 @@
+import { createAccountsModule } from '../accounts/index.ts';
+import type { Container } from '../container.ts';
+import { createTranscriber } from '../infra/transcriber/index.ts';
+import { createInterviewsModule } from '../interviews/index.ts';
+import { createScoringModule } from '../scoring/index.ts';
+
+// One instance of each context module per process, built on first use, so roles running side by
+// side share them.
+
+export const accountsOf = (container: Container) =>
+  container.module('accounts', () =>
+    createAccountsModule({
+      config: container.config,
+      database: container.database,
+      cache: container.cache,
+      mail: container.mail,
+    }),
+  );
+
+export const interviewsOf = (container: Container) =>
+  container.module('interviews', async () =>
+    createInterviewsModule({
+      database: container.database,
+      storage: container.storage,
+      broker: container.broker,
+      mail: container.mail,
+      accounts: (await accountsOf(container)).service,
+      config: { publicUrl: container.config.server.publicUrl },
+    }),
+  );
+
+export const scoringOf = (container: Container) =>
+  container.module('scoring', async () =>
+    createScoringModule({
+      config: container.config,
+      database: container.database,
+      broker: container.broker,
+      storage: container.storage,
+      cache: container.cache,
+      logger: container.logger,
+      interviews: (await interviewsOf(container)).sessions,
+      transcriber: await createTranscriber(container.config, {
+        onUnavailable: (err) => container.logger.warn({ err }, 'speech-to-text unavailable; recordings need review'),
+      }),
+      audit: async (entry) => (await accountsOf(container)).service.audit(entry),
+    }),
+  );
