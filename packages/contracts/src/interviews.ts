@@ -335,6 +335,10 @@ export const ZAnswer = z.object({
   textAnswer: z.string().nullable(),
   mediaKey: z.string().nullable(),
   mediaContentType: z.string().nullable(),
+  /** The recording's transcript, once the scoring pipeline has made it (null for typed answers). */
+  transcript: z.string().nullable(),
+  /** The engine that produced it: pocketsphinx, openai, … */
+  transcriptSource: z.string().nullable(),
   submittedAt: ZInstant.nullable(),
 });
 export type TAnswer = z.infer<typeof ZAnswer>;

@@ -576,6 +576,8 @@ export function toAnswer(a: AnswerRecord): TAnswer {
     textAnswer: a.textAnswer,
     mediaKey: a.mediaKey,
     mediaContentType: a.mediaContentType,
+    transcript: a.transcript,
+    transcriptSource: a.transcriptSource,
     submittedAt: iso(a.submittedAt),
   };
 }

@@ -1,0 +1,225 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { encodeBinaryFrame } from '@parley/contracts';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { Deployment, Layout } from './shared/testing/layouts.ts';
+
+const SHARED = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'shared', 'data');
+const PASSWORD = 'correct horse battery';
+const FRAMES = 12;
+
+/** Real 640×480 JPEG frames of a face video, cut by ffmpeg. */
+function faceFrames(count: number): Buffer[] {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-flow-frames-'));
+  execFileSync('ffmpeg', [
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-i',
+    path.join(SHARED, 'videos', 'happy__happy-1.mp4'),
+    '-vf',
+    'fps=5,scale=640:480',
+    '-frames:v',
+    String(count),
+    '-q:v',
+    '4',
+    path.join(dir, 'f%03d.jpg'),
+  ]);
+  return Array.from({ length: count }, (_, i) =>
+    readFileSync(path.join(dir, `f${String(i + 1).padStart(3, '0')}.jpg`)),
+  );
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, seconds = 180): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * A whole interview through the public API and the WebSocket, as a candidate's browser would
+ * drive it: invite → consent → practice → two spoken answers (real speech) and one typed →
+ * frames streamed and acknowledged → completed → transcribed and scored. The worker role is left
+ * out, so the events meant for it stay countable in their queues.
+ */
+export function interviewFlowSuite(name: string, layout: Layout): void {
+  describe(`a scripted interview, start to finish (${name})`, () => {
+    let d: Deployment;
+    beforeAll(async () => {
+      d = await layout({ ROLES: 'gateway,interview,realtime,emotion,scoring' });
+    });
+    afterAll(async () => {
+      await d?.close();
+    });
+
+    it('runs from invitation to a scored report, with every event where it belongs', async () => {
+      const admin = (
+        await d.api.call('POST', '/api/auth/sign-up', {
+          body: { orgName: 'Flow', name: 'Rita', email: 'rita@flow.test', password: PASSWORD },
+        })
+      ).body.accessToken as string;
+      const rubric = (ideal: string, concepts: string[]) => ({
+        criteria: [
+          {
+            key: 'substance',
+            name: 'Substance',
+            weight: 1,
+            anchors: { '1': 'Off topic or empty', '3': 'Relevant but thin', '5': 'Specific, correct and complete' },
+          },
+        ],
+        idealAnswer: ideal,
+        keyConcepts: concepts,
+      });
+      const texts = [
+        ['Warm-up: tell us your name.', rubric('A short introduction.', ['name'])],
+        [
+          readFileSync(path.join(SHARED, 'speech', 'q1_good.txt'), 'utf8').split('\n')[0]!,
+          rubric('A structured answer with an example.', ['example']),
+        ],
+        ['Explain how you test your code.', rubric('Unit tests, integration tests, automation.', ['test'])],
+        ['Why do you want this role?', rubric('Motivation tied to the team and product.', ['team'])],
+      ] as const;
+      const ids: string[] = [];
+      for (const [text, r] of texts) {
+        const q = await d.api.call('POST', '/api/questions', {
+          token: admin,
+          body: { text, category: 'general', difficulty: 2, tags: [], expectedSeconds: 120, rubric: r },
+        });
+        expect(q.status).toBe(201);
+        ids.push(q.body.id);
+      }
+      const interview = await d.api.call('POST', '/api/interviews', {
+        token: admin,
+        body: {
+          title: 'Flow interview',
+          settings: {
+            language: 'en',
+            deadline: null,
+            emotionPolicy: 'insights',
+            weights: { answers: 1, emotion: 0, behavioral: 0 },
+          },
+          questions: ids.map((questionId, i) => ({ questionId, isPractice: i === 0, prepSeconds: 0 })),
+        },
+      });
+      expect(interview.status).toBe(201);
+      expect((await d.api.call('POST', `/api/interviews/${interview.body.id}/publish`, { token: admin })).status).toBe(
+        200,
+      );
+      const invited = await d.api.call('POST', `/api/interviews/${interview.body.id}/invitations`, {
+        token: admin,
+        body: { candidates: [{ name: 'Casey Candidate', email: 'casey@flow.test' }] },
+      });
+      expect(invited.status).toBe(201);
+
+      const mail = (await d.outbox()).find((m) => m.includes('casey@flow.test')) ?? '';
+      const link = /token=([A-Za-z0-9_-]+)/.exec(mail)?.[1];
+      expect(link).toBeDefined();
+      const accepted = await d.api.call('POST', '/api/invitations/accept', { body: { token: link } });
+      expect(accepted.status).toBe(200);
+      const sessionId = accepted.body.sessionId as string;
+      const candidate = accepted.body.tokens.accessToken as string;
+
+      const consent = await d.api.call('POST', `/api/sessions/${sessionId}/consent`, {
+        token: candidate,
+        body: { aiNotice: true, recording: true, videoAnalysis: true, textVersion: 'v1' },
+      });
+      expect(consent.status).toBe(200);
+      expect((await d.api.call('POST', `/api/sessions/${sessionId}/start`, { token: candidate })).status).toBe(200);
+
+      // Frames over the WebSocket; each must come back acknowledged.
+      const wsUrl = `${d.api.baseUrl.replace(/^http/, 'ws')}/ws?access_token=${candidate}`;
+      const socket = new WebSocket(wsUrl);
+      const acks = new Set<number>();
+      const received: { type: string; seq?: number }[] = [];
+      socket.on('message', (data: Buffer) => {
+        const message = JSON.parse(data.toString()) as { type: string; seq?: number };
+        received.push(message);
+        if (message.type === 'frame.ack' && typeof message.seq === 'number') acks.add(message.seq);
+      });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('open', () => resolve());
+        socket.once('error', reject);
+      });
+      await until(
+        'the socket to be ready',
+        async () => (received.some((m) => m.type === 'ready') ? true : undefined),
+        30,
+      );
+      const frames = faceFrames(FRAMES);
+      for (const [seq, jpeg] of frames.entries()) {
+        socket.send(encodeBinaryFrame({ seq, capturedAt: Date.now(), sessionId }, jpeg));
+        await new Promise((r) => setTimeout(r, 110)); // under 10 frames/s
+      }
+      await until(`${FRAMES} acknowledgements`, async () => (acks.size === FRAMES ? true : undefined), 60);
+      socket.close();
+
+      // Practice (never scored), two spoken answers, one typed.
+      const text = async (position: number, answer: string) =>
+        d.api.call('POST', `/api/sessions/${sessionId}/answers/text`, {
+          token: candidate,
+          body: { position, text: answer },
+        });
+      const upload = async (position: number, wav: string) =>
+        d.api.call('PUT', `/api/sessions/${sessionId}/answers/${position}/recording`, {
+          token: candidate,
+          body: readFileSync(path.join(SHARED, 'speech', wav)),
+          headers: { 'content-type': 'audio/wav' },
+        });
+      const next = async (position: number) =>
+        d.api.call('POST', `/api/sessions/${sessionId}/next`, { token: candidate, body: { position } });
+
+      expect((await text(0, 'My name is Casey.')).status).toBe(200);
+      expect((await next(0)).status).toBe(200);
+      expect((await upload(1, 'q1_good.wav')).status).toBe(201);
+      expect((await next(1)).status).toBe(200);
+      expect((await upload(2, 'q2_good.wav')).status).toBe(201);
+      expect((await next(2)).status).toBe(200);
+      expect(
+        (await text(3, 'I want to join a team that builds tools people rely on, and this product does.')).status,
+      ).toBe(200);
+      const completed = await d.api.call('POST', `/api/sessions/${sessionId}/complete`, { token: candidate });
+      expect(completed.status).toBe(200);
+
+      // Scoring picks up interview.completed, transcribes the recordings and scores every answer.
+      const scored = await until('the session to be scored', async () => {
+        const view = await d.api.call('GET', `/api/sessions/${sessionId}`, { token: admin });
+        return view.body.status === 'scored' ? view.body : undefined;
+      });
+      expect(scored.status).toBe('scored');
+      const answers = (await d.api.call('GET', `/api/sessions/${sessionId}/answers`, { token: admin })).body
+        .answers as { position: number; transcript: string | null; transcriptSource: string | null }[];
+      const spoken = answers.filter((a) => a.position === 1 || a.position === 2);
+      expect(spoken).toHaveLength(2);
+      for (const a of spoken) {
+        expect(a.transcriptSource).toMatch(/^pocketsphinx/);
+        expect((a.transcript ?? '').split(/\s+/).length).toBeGreaterThan(10);
+      }
+      const report = await d.api.call('GET', `/api/sessions/${sessionId}/report`, { token: admin });
+      expect(report.status).toBe(200);
+      expect(JSON.stringify(report.body)).toContain('offline');
+
+      // Every acknowledged frame was analysed once; the worker's events wait in their queues.
+      const container = d.processes.find((p) => p.role !== 'gateway')!.server.container;
+      const rows = await until('every frame analysed', async () => {
+        const result = await container.database.primary.execute<{ n: number }>(
+          sql`select count(*)::int as n from emotion_analysis where session_id = ${sessionId}`,
+        );
+        const n = Number(result.rows[0]?.n ?? 0);
+        return n === FRAMES ? n : undefined;
+      });
+      expect(rows).toBe(FRAMES);
+      const stats = Object.fromEntries((await container.broker.stats()).map((s) => [s.queue, s]));
+      expect(stats['video.processing']?.depth).toBe(2);
+      expect(stats['notification.email']?.depth).toBe(1);
+      for (const s of Object.values(stats)) expect(s.deadLetters, s.queue).toBe(0);
+    });
+  });
+}
