@@ -3,7 +3,6 @@ import {
   ZAuditEntry,
   ZAuditQuery,
   ZChangeRoleBody,
-  ZErrorBody,
   ZIdParams,
   ZInviteStaffBody,
   ZRefreshBody,
@@ -14,20 +13,13 @@ import {
 } from '@parley/contracts';
 import type { FastifyRequest } from 'fastify';
 import type { HttpServer } from '../infra/http/http-server.ts';
+import { BEARER, ERROR_RESPONSES } from '../infra/http/route-schemas.ts';
 import { z } from 'zod';
 import type { Actor } from '../shared/actor.ts';
 import type { AccountsService } from './accounts.service.ts';
 
-const errors = {
-  400: ZErrorBody,
-  401: ZErrorBody,
-  403: ZErrorBody,
-  404: ZErrorBody,
-  409: ZErrorBody,
-  410: ZErrorBody,
-  429: ZErrorBody,
-};
-const bearer = [{ bearer: [] }];
+const errors = ERROR_RESPONSES;
+const bearer = BEARER;
 
 export const actorOf = (request: FastifyRequest): Actor => request.actor;
 

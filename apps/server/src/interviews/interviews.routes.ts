@@ -6,7 +6,6 @@ import {
   ZConsentBody,
   ZCreateInterviewBody,
   ZCreateQuestionBody,
-  ZErrorBody,
   ZIdParams,
   ZInterview,
   ZInterviewQuery,
@@ -28,24 +27,15 @@ import type { Readable } from 'node:stream';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { HttpServer } from '../infra/http/http-server.ts';
+import { BEARER, ERROR_RESPONSES } from '../infra/http/route-schemas.ts';
 import { AppError } from '../shared/app-error.ts';
 import type { InterviewService } from './interview.service.ts';
 import type { InvitationService } from './invitation.service.ts';
 import type { QuestionBankService } from './question-bank.service.ts';
 import type { SessionService } from './session.service.ts';
 
-const errors = {
-  400: ZErrorBody,
-  401: ZErrorBody,
-  403: ZErrorBody,
-  404: ZErrorBody,
-  409: ZErrorBody,
-  410: ZErrorBody,
-  413: ZErrorBody,
-  415: ZErrorBody,
-  429: ZErrorBody,
-};
-const security = [{ bearer: [] }];
+const errors = ERROR_RESPONSES;
+const security = BEARER;
 
 export interface InterviewsServices {
   questions: QuestionBankService;
