@@ -5,6 +5,7 @@ import { createBroker } from './infra/broker/index.ts';
 import { INTERVIEW_EVENTS_TOPOLOGY } from './infra/broker/topology.ts';
 import type { Cache } from './infra/cache/cache.ts';
 import { createCache } from './infra/cache/index.ts';
+import { instrumentCache } from './infra/cache/instrumented-cache.ts';
 import type { MemoryCacheHub } from './infra/cache/memory-cache.ts';
 import type { Database } from './infra/db/database.ts';
 import { createDatabase } from './infra/db/index.ts';
@@ -61,17 +62,22 @@ export class Container {
             onError: (err, pool) => logger.error({ err, pool }, 'database pool error'),
           }));
         await adapters.database.migrate();
+        metrics.observeDatabase(adapters.database);
       }
       if (needs.has('cache')) {
-        adapters.cache = await createCache(config, {
-          hub: overrides.cacheHub,
-          onError: (err) => logger.error({ err }, 'cache error'),
-        });
+        adapters.cache = instrumentCache(
+          await createCache(config, {
+            hub: overrides.cacheHub,
+            onError: (err) => logger.error({ err }, 'cache error'),
+          }),
+          metrics,
+        );
       }
       if (needs.has('broker')) {
         adapters.broker = await createBroker(config, INTERVIEW_EVENTS_TOPOLOGY, {
           onError: (err) => logger.error({ err }, 'broker error'),
         });
+        metrics.observeBroker(adapters.broker);
       }
       if (needs.has('storage')) {
         // Local storage always encrypts and keeps its master key beside the data when none is

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# archive_command for continuous WAL archiving (RPO = archive_timeout, 60 s recommended):
+#   archive_mode = on
+#   archive_timeout = 60
+#   archive_command = '/opt/parley/scripts/backup/pg-wal-archive.sh %p %f'
+# Copies one WAL segment to $WAL_ARCHIVE_DIR (default $BACKUP_DIR/wal) atomically; refuses to
+# overwrite a different file of the same name (PostgreSQL then retries and raises a warning).
+set -euo pipefail
+src="${1:?usage: pg-wal-archive.sh %p %f}"
+name="${2:?usage: pg-wal-archive.sh %p %f}"
+dir="${WAL_ARCHIVE_DIR:-${BACKUP_DIR:-/var/backups/parley}/wal}"
+mkdir -p "$dir"
+if [ -f "$dir/$name" ]; then
+  cmp -s "$src" "$dir/$name" && exit 0
+  echo "WAL $name already archived with different content" >&2
+  exit 1
+fi
+cp "$src" "$dir/$name.partial"
+sync "$dir/$name.partial" 2>/dev/null || true
+mv "$dir/$name.partial" "$dir/$name"
