@@ -49,6 +49,9 @@ Commands:
   admin create --email <e-mail> --org <organisation> [--name <name>]
                      create an admin (and the organisation if new); the password is read
                      from a prompt, or from the first line of stdin when it is not a terminal
+  jobs status        queue depths, consumers and dead letters of every queue
+  jobs retry-dead [queue]
+                     move dead-lettered messages back to their queue (every queue if none named)
   help               show this text
 
 Configuration comes from the environment; see .env.example.`;
@@ -131,6 +134,35 @@ const commands: Record<string, Command> = {
       throw error;
     } finally {
       await container.close();
+    }
+  },
+
+  async jobs(args) {
+    const [sub, queue] = args;
+    if (sub !== 'status' && sub !== 'retry-dead') {
+      process.stderr.write('parley jobs status | parley jobs retry-dead [queue]\n');
+      return 2;
+    }
+    const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+    if (config.broker.kind !== 'amqp') {
+      process.stderr.write(
+        'parley jobs: the embedded bus lives inside the running server; set AMQP_URL to inspect RabbitMQ\n',
+      );
+      return 2;
+    }
+    const { createBroker } = await import('./infra/broker/index.ts');
+    const { WORKER_TOPOLOGY, formatJobsStatus, jobsStatus, retryDead } = await import('./workers/index.ts');
+    const broker = await createBroker(config, WORKER_TOPOLOGY);
+    try {
+      if (sub === 'status') {
+        process.stdout.write(`${formatJobsStatus(await jobsStatus(broker))}\n`);
+      } else {
+        const moved = await retryDead(broker, queue);
+        process.stdout.write(`${JSON.stringify(moved)}\n`);
+      }
+      return 0;
+    } finally {
+      await broker.close();
     }
   },
 

@@ -2,7 +2,6 @@ import type { TReadiness } from '@parley/contracts';
 import type { Config, RoleName } from './config.ts';
 import type { Broker } from './infra/broker/broker.ts';
 import { createBroker } from './infra/broker/index.ts';
-import { INTERVIEW_EVENTS_TOPOLOGY } from './infra/broker/topology.ts';
 import type { Cache } from './infra/cache/cache.ts';
 import { createCache } from './infra/cache/index.ts';
 import { instrumentCache } from './infra/cache/instrumented-cache.ts';
@@ -15,6 +14,8 @@ import type { Mailer } from './infra/mail/mail.ts';
 import { createMailer } from './infra/mail/index.ts';
 import { createStorage, loadOrCreateMasterKey } from './infra/storage/index.ts';
 import type { Storage } from './infra/storage/storage.ts';
+// The design's topology plus the workers' maintenance queue: every process declares the same one.
+import { WORKER_TOPOLOGY } from './workers/index.ts';
 
 /** Tests hand in a prepared adapter (a PGlite cloned from a migrated snapshot) instead of building one. */
 export interface ContainerOverrides {
@@ -74,7 +75,7 @@ export class Container {
         );
       }
       if (needs.has('broker')) {
-        adapters.broker = await createBroker(config, INTERVIEW_EVENTS_TOPOLOGY, {
+        adapters.broker = await createBroker(config, WORKER_TOPOLOGY, {
           onError: (err) => logger.error({ err }, 'broker error'),
         });
         metrics.observeBroker(adapters.broker);

@@ -1,8 +1,16 @@
-import { noop, type Role } from './role.ts';
+import { startWorkers } from '../workers/index.ts';
+import type { Role } from './role.ts';
 
-/** The worker role; its context registers routes and consumers here as it lands. */
+/** Video processing, e-mail, retention and clean-up jobs from the broker, plus their schedule. */
 export const workerRole: Role = {
-  async start() {
-    return noop;
+  async start({ container: c }) {
+    return startWorkers({
+      config: c.config,
+      database: c.database,
+      storage: c.storage,
+      broker: c.broker,
+      mail: c.mail,
+      logger: c.logger,
+    });
   },
 };

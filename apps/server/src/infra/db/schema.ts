@@ -72,7 +72,16 @@ export const interviewStatus = pgEnum('interview_status', ['draft', 'published',
 export const invitationKind = pgEnum('invitation_kind', ['candidate', 'recruiter']);
 export const consentKind = pgEnum('consent_kind', ['recording', 'video_analysis', 'ai_notice']);
 export const emotionSource = pgEnum('emotion_source', ['stream', 'video']);
-export const scoreKind = pgEnum('score_kind', ['criterion', 'answer', 'emotion', 'behavioral', 'session']);
+export const scoreKind = pgEnum('score_kind', [
+  'criterion',
+  'answer',
+  'emotion',
+  'behavioral',
+  'session',
+  // Appended by migration 0005: the final score's split (session-level rows, like `emotion`).
+  'technical',
+  'communication',
+]);
 export const reportKind = pgEnum('report_kind', ['html', 'pdf', 'feedback']);
 export const reportStatus = pgEnum('report_status', ['pending', 'ready', 'failed']);
 
@@ -665,3 +674,62 @@ export const processedMessages = pgTable(
     index('processed_messages_processed_idx').on(t.processedAt),
   ],
 );
+
+// ---------------------------------------------------------------------------------------------
+// Workers (appended by the workers context)
+
+export const answerMediaStatus = pgEnum('answer_media_status', ['processing', 'ready', 'failed']);
+export type AnswerMediaStatus = (typeof answerMediaStatus.enumValues)[number];
+
+/**
+ * What video processing made of an answer's recording: an MP4 (H.264/AAC, fast start), a poster
+ * JPEG, the audio for transcription and frames for batch emotion analysis, all as storage keys.
+ * One row per answer (a redelivered job updates it); a corrupt upload ends as `failed` with the
+ * reason in `error`. Retention clears keys and stamps `*_deleted_at` rather than deleting the row.
+ */
+export const answerMedia = pgTable(
+  'answer_media',
+  {
+    id: id(),
+    orgId: orgId(),
+    sessionId: uuid('session_id')
+      .notNull()
+      .references(() => interviewSessions.id, { onDelete: 'cascade' }),
+    answerId: uuid('answer_id')
+      .notNull()
+      .references(() => answers.id, { onDelete: 'cascade' }),
+    sourceKey: text('source_key').notNull(),
+    status: answerMediaStatus('status').notNull().default('processing'),
+    videoKey: text('video_key'),
+    posterKey: text('poster_key'),
+    audioKey: text('audio_key'),
+    /** Storage prefix of the extracted JPEG frames; null when video analysis was not consented to. */
+    framesPrefix: text('frames_prefix'),
+    frameCount: integer('frame_count').notNull().default(0),
+    durationMs: integer('duration_ms'),
+    width: integer('width'),
+    height: integer('height'),
+    error: text('error'),
+    attempts: integer('attempts').notNull().default(0),
+    processedAt: tz('processed_at'),
+    framesDeletedAt: tz('frames_deleted_at'),
+    recordingDeletedAt: tz('recording_deleted_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('answer_media_answer_uq').on(t.answerId),
+    index('answer_media_org_status_idx').on(t.orgId, t.status),
+    index('answer_media_session_idx').on(t.sessionId),
+  ],
+);
+
+/**
+ * Storage objects no row references, as first seen by the orphan sweep. An object is deleted only
+ * when a later sweep, after a grace period, still finds it unreferenced: an upload in flight
+ * writes its object before the row that points to it.
+ */
+export const storageOrphans = pgTable('storage_orphans', {
+  key: text('key').primaryKey(),
+  firstSeenAt: tz('first_seen_at').notNull().defaultNow(),
+});

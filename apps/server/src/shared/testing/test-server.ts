@@ -25,9 +25,10 @@ export class ApiClient {
   ): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
-    let body: string | Uint8Array | undefined;
+    let body: string | ArrayBuffer | undefined;
     if (options.body instanceof Uint8Array) {
-      body = options.body;
+      // A copy in an ArrayBuffer of its own: accepted as a body under both Node's and the DOM's typings.
+      body = options.body.slice().buffer;
     } else if (options.body !== undefined) {
       headers['content-type'] ??= 'application/json';
       body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);

@@ -1,0 +1,212 @@
+import { ZInterviewScoredEvent, type TInterviewScoredEvent } from '@parley/contracts';
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { Broker } from '../../infra/broker/broker.ts';
+import type { Database } from '../../infra/db/database.ts';
+import type { Mailer } from '../../infra/mail/mail.ts';
+import { isAppError } from '../../shared/app-error.ts';
+import { defineJob, PermanentJobError, type JobContext, type JobDefinition } from '../job.ts';
+import { isProcessed, markProcessed } from '../job-runner.ts';
+import { dlqOf, retryPolicyOf } from '../worker-topology.ts';
+import { NotificationRepository } from './notification.repository.ts';
+import { renderEmail, type EmailTemplate } from './templates.ts';
+
+export const EMAIL_QUEUE = 'notification.email';
+/** Routing key other contexts publish an e-mail request under. */
+export const EMAIL_REQUESTED = 'notification.email.requested';
+
+/** An e-mail to send, by ids only: the worker reads names and addresses from the database. */
+export const ZEmailRequest = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('invitation'), orgId: z.uuid(), invitationId: z.uuid() }),
+  z.object({ kind: z.literal('reminder'), orgId: z.uuid(), invitationId: z.uuid() }),
+  z.object({ kind: z.literal('completion-receipt'), orgId: z.uuid(), sessionId: z.uuid() }),
+  z.object({ kind: z.literal('report-ready'), orgId: z.uuid(), sessionId: z.uuid() }),
+]);
+export type TEmailRequest = z.infer<typeof ZEmailRequest>;
+
+/** Asks the workers to send an e-mail; the message id makes a repeated request one e-mail. */
+export async function requestEmail(broker: Broker, request: TEmailRequest): Promise<void> {
+  const subject = 'invitationId' in request ? request.invitationId : request.sessionId;
+  await broker.publish(EMAIL_REQUESTED, ZEmailRequest.parse(request), {
+    messageId: `email:${request.kind}:${subject}`,
+  });
+}
+
+export interface EmailJobDeps {
+  database: Database;
+  mail: Mailer;
+  /** Base URL of the web app, for links. */
+  publicUrl: string;
+  clock?: () => Date;
+}
+
+const IDEMPOTENCY =
+  'processed_messages (consumer notification.email, key <kind>:<id>[:<recipient>]) checked before and ' +
+  'written after each send; a crash between the two can repeat one e-mail (at-least-once), never skip it';
+
+/** The `notification.email` queue's jobs: requested e-mails, and "report ready" on `interview.scored`. */
+export function emailJobs(deps: EmailJobDeps): JobDefinition<never>[] {
+  const sender = new EmailSender(deps);
+  const requested = defineJob<TEmailRequest>({
+    name: 'email.send',
+    queue: EMAIL_QUEUE,
+    routingKeys: [EMAIL_REQUESTED],
+    payload: ZEmailRequest,
+    timeoutMs: 60_000,
+    retry: retryPolicyOf(EMAIL_QUEUE),
+    deadLetterQueue: dlqOf(EMAIL_QUEUE),
+    idempotency: IDEMPOTENCY,
+    handle: (request, ctx) => sender.send(request, ctx),
+  });
+  const scored = defineJob<TInterviewScoredEvent>({
+    name: 'email.report-ready',
+    queue: EMAIL_QUEUE,
+    routingKeys: ['interview.scored'],
+    payload: ZInterviewScoredEvent,
+    timeoutMs: 60_000,
+    retry: retryPolicyOf(EMAIL_QUEUE),
+    deadLetterQueue: dlqOf(EMAIL_QUEUE),
+    idempotency: IDEMPOTENCY,
+    handle: (event, ctx) => sender.send({ kind: 'report-ready', orgId: event.orgId, sessionId: event.sessionId }, ctx),
+  });
+  return [requested, scored] as JobDefinition<never>[];
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+class EmailSender {
+  private readonly repo: NotificationRepository;
+  private readonly clock: () => Date;
+  private readonly base: string;
+
+  constructor(private readonly deps: EmailJobDeps) {
+    this.repo = new NotificationRepository(deps.database);
+    this.clock = deps.clock ?? (() => new Date());
+    this.base = deps.publicUrl.replace(/\/+$/, '');
+  }
+
+  async send(request: TEmailRequest, ctx: JobContext): Promise<void> {
+    switch (request.kind) {
+      case 'invitation':
+      case 'reminder':
+        return this.invitation(request.kind, request.orgId, request.invitationId, ctx);
+      case 'completion-receipt':
+        return this.receipt(request.orgId, request.sessionId, ctx);
+      case 'report-ready':
+        return this.reportReady(request.orgId, request.sessionId, ctx);
+    }
+  }
+
+  private async invitation(kind: 'invitation' | 'reminder', orgId: string, id: string, ctx: JobContext) {
+    const key = `${kind}:${id}`;
+    if (await isProcessed(this.deps.database.primary, EMAIL_QUEUE, key)) return;
+    const inv = await this.repo.invitation(orgId, id);
+    const now = this.clock();
+    const skip = !inv
+      ? 'the invitation does not exist'
+      : inv.usedAt
+        ? 'the invitation was used'
+        : inv.revokedAt
+          ? 'the invitation was revoked'
+          : inv.expiresAt <= now
+            ? 'the invitation has expired'
+            : inv.interviewStatus !== 'published'
+              ? 'the interview no longer takes candidates'
+              : null;
+    if (skip || !inv) {
+      ctx.logger.info({ kind, invitationId: id, reason: skip }, 'e-mail not sent');
+      return;
+    }
+    // Only a hash of a link's token is stored, so each mail carries a fresh token; the previous link stops working.
+    const token = randomBytes(32).toString('base64url');
+    if (!(await this.repo.replaceToken(orgId, id, sha256(token)))) return;
+    const link = `${this.base}/take#token=${token}`;
+    const template: EmailTemplate = {
+      kind,
+      name: inv.name,
+      interviewTitle: inv.interviewTitle,
+      orgName: inv.orgName,
+      link,
+      validUntil: inv.expiresAt,
+    };
+    await this.deliver(inv.email, template, key, ctx);
+    await this.repo.recordSent(orgId, id, kind === 'invitation' ? 'sentAt' : 'remindedAt', this.clock());
+  }
+
+  private async receipt(orgId: string, sessionId: string, ctx: JobContext) {
+    const key = `completion-receipt:${sessionId}`;
+    if (await isProcessed(this.deps.database.primary, EMAIL_QUEUE, key)) return;
+    const s = await this.repo.session(orgId, sessionId);
+    if (!s?.completedAt) {
+      ctx.logger.info({ sessionId }, 'no completed session; receipt not sent');
+      return;
+    }
+    await this.deliver(
+      s.candidateEmail,
+      {
+        kind: 'completion-receipt',
+        name: s.candidateName,
+        interviewTitle: s.interviewTitle,
+        orgName: s.orgName,
+        completedAt: s.completedAt,
+      },
+      key,
+      ctx,
+    );
+  }
+
+  private async reportReady(orgId: string, sessionId: string, ctx: JobContext) {
+    const s = await this.repo.session(orgId, sessionId);
+    if (!s) {
+      ctx.logger.info({ sessionId }, 'session is gone; report-ready not sent');
+      return;
+    }
+    const recipients = await this.repo.reportRecipients(orgId, s.interviewOwner);
+    const overall = await this.overall(orgId, sessionId);
+    // One mark per recipient: a retry after a partial failure mails only those not yet reached.
+    for (const r of recipients) {
+      const key = `report-ready:${sessionId}:${r.id}`;
+      if (await isProcessed(this.deps.database.primary, EMAIL_QUEUE, key)) continue;
+      await this.deliver(
+        r.email,
+        {
+          kind: 'report-ready',
+          recruiterName: r.name || r.email,
+          candidateName: s.candidateName || 'the candidate',
+          interviewTitle: s.interviewTitle,
+          link: `${this.base}/sessions/${sessionId}`,
+          overall,
+        },
+        key,
+        ctx,
+      );
+    }
+  }
+
+  private async overall(orgId: string, sessionId: string): Promise<number | null> {
+    return this.repo.sessionScore(orgId, sessionId);
+  }
+
+  private async deliver(to: string, template: EmailTemplate, key: string, ctx: JobContext): Promise<void> {
+    const mail = renderEmail(template);
+    try {
+      await this.deps.mail.send({ to, ...mail, headers: { 'X-Parley-Notification': template.kind } });
+    } catch (err) {
+      // A refused or malformed address will be refused again; anything else (server down, 4xx) is retried.
+      if (
+        isAppError(err) &&
+        (err.code === 'VALIDATION_FAILED' || (err.code === 'UPSTREAM_FAILED' && hasRejected(err.details)))
+      ) {
+        ctx.logger.warn({ err, kind: template.kind }, 'e-mail refused');
+        throw new PermanentJobError(`${template.kind} e-mail refused: ${err.message}`);
+      }
+      throw err;
+    }
+    await markProcessed(this.deps.database.primary, EMAIL_QUEUE, key);
+    ctx.logger.info({ kind: template.kind }, 'e-mail sent');
+  }
+}
+
+function hasRejected(details: unknown): boolean {
+  return typeof details === 'object' && details !== null && Array.isArray((details as { rejected?: unknown }).rejected);
+}

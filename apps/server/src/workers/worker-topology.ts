@@ -1,0 +1,49 @@
+import type { QueueSpec, Topology } from '../infra/broker/broker.ts';
+import { deadLetterQueueName } from '../infra/broker/amqp-broker.ts';
+import { INTERVIEW_EVENTS_TOPOLOGY } from '../infra/broker/topology.ts';
+import type { RetryPolicy } from './job.ts';
+
+/** Routing keys of the maintenance jobs; the scheduler and the operator CLI publish them. */
+export const MAINTENANCE_KEYS = {
+  retentionSweep: 'worker.maintenance.retention-sweep',
+  expireSessions: 'worker.maintenance.expire-sessions',
+  orphanSweep: 'worker.maintenance.orphan-sweep',
+  eraseCandidate: 'worker.maintenance.erase-candidate',
+  remindDue: 'worker.maintenance.remind-due',
+} as const;
+
+/** Clean-up work: few messages, each a scan, so few but patient retries. */
+export const MAINTENANCE_QUEUE: QueueSpec = {
+  name: 'worker.maintenance',
+  bindings: ['worker.maintenance.*'],
+  maxAttempts: 4,
+  backoffMs: 10_000,
+  maxBackoffMs: 120_000,
+};
+
+/**
+ * The design's topology plus the workers' maintenance queue. The composition root declares this
+ * one, so every process (and RabbitMQ) knows the maintenance queue and its dead-letter queue.
+ */
+export const WORKER_TOPOLOGY: Topology = {
+  exchange: INTERVIEW_EVENTS_TOPOLOGY.exchange,
+  queues: [...INTERVIEW_EVENTS_TOPOLOGY.queues.filter((q) => q.name !== MAINTENANCE_QUEUE.name), MAINTENANCE_QUEUE],
+};
+
+export function queueSpec(name: string): QueueSpec {
+  const spec = WORKER_TOPOLOGY.queues.find((q) => q.name === name);
+  if (!spec) throw new Error(`Queue "${name}" is not in the worker topology`);
+  return spec;
+}
+
+/** The retry policy a queue applies, as the job catalog states it. */
+export function retryPolicyOf(queue: string): RetryPolicy {
+  const spec = queueSpec(queue);
+  return {
+    maxAttempts: spec.maxAttempts,
+    backoffMs: spec.backoffMs,
+    maxBackoffMs: spec.maxBackoffMs ?? Number.POSITIVE_INFINITY,
+  };
+}
+
+export const dlqOf = (queue: string): string => deadLetterQueueName(queue);
