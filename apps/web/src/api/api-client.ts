@@ -1,0 +1,460 @@
+import type { ZInterviewStatus } from '@parley/contracts';
+import {
+  ZAcceptCandidateInvitationResponse,
+  ZAnswer,
+  ZAuditEntry,
+  ZCandidateInvitation,
+  ZInterview,
+  ZInterviewSummary,
+  ZQuestion,
+  ZQuestionVersion,
+  ZSessionReport,
+  ZSessionSummary,
+  ZSessionView,
+  ZTokenPair,
+  ZUser,
+  type TAnswer,
+  type TCandidateInvitation,
+  type TConsentBody,
+  type TCreateInterviewBody,
+  type TCreateQuestionBody,
+  type TInterview,
+  type TInviteCandidatesBody,
+  type TQuestion,
+  type TQuestionVersion,
+  type TSessionReport,
+  type TSessionStatus,
+  type TSessionSummary,
+  type TSessionView,
+  type TTokenPair,
+  type TUpdateInterviewBody,
+  type TUpdateQuestionBody,
+  type TUser,
+} from '@parley/contracts';
+import { ApiError, SIGNED_OUT_CODES, errorFromResponse, isRecord } from './errors.ts';
+import type { TokenStore } from './token-store.ts';
+
+/** Anything with zod's `parse`; the web app gets its schemas from the contracts only. */
+export interface Parser<T> {
+  parse(data: unknown): T;
+}
+export type Infer<P> = P extends { parse(data: unknown): infer T } ? T : never;
+
+export type TInterviewSummary = Infer<typeof ZInterviewSummary>;
+export type TAuditEntry = Infer<typeof ZAuditEntry>;
+export type TStaffRole = 'admin' | 'recruiter';
+export type TInterviewStatus = Infer<typeof ZInterviewStatus>;
+
+/** `{ [key]: T[] }` → `T[]`, each element parsed. */
+export function listOf<T>(key: string, item: Parser<T>): Parser<T[]> {
+  return {
+    parse(data) {
+      const list = isRecord(data) ? data[key] : undefined;
+      if (!Array.isArray(list)) throw new Error(`expected { ${key}: [...] }`);
+      return list.map((x) => item.parse(x));
+    },
+  };
+}
+
+const ZNothing: Parser<undefined> = { parse: () => undefined };
+const ZCreatedInvitation: Parser<{ id: string; expiresAt: string }> = {
+  parse(data) {
+    if (isRecord(data) && typeof data.id === 'string' && typeof data.expiresAt === 'string') {
+      return { id: data.id, expiresAt: data.expiresAt };
+    }
+    throw new Error('expected { id, expiresAt }');
+  },
+};
+
+export interface UploadRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: Blob;
+  onProgress?: (loaded: number, total: number) => void;
+  signal?: AbortSignal;
+}
+/** Sends a PUT with a body and reports progress (fetch cannot report upload progress). */
+export type UploadTransport = (request: UploadRequest) => Promise<{ status: number; body: unknown }>;
+
+export interface ApiClientOptions {
+  fetch: typeof fetch;
+  tokens: TokenStore;
+  upload?: UploadTransport;
+  baseUrl?: string;
+  now?: () => number;
+  /** Called when the stored sign-in turned out to be unusable and was cleared. */
+  onSignedOut?: (error: ApiError) => void;
+}
+
+type Query = Record<string, string | number | boolean | undefined | null>;
+
+interface RequestOptions<T> {
+  parser: Parser<T>;
+  body?: unknown;
+  query?: Query;
+  /** Send the access token (default true). */
+  auth?: boolean;
+  signal?: AbortSignal;
+}
+
+/** An access token this close to expiry is refreshed before use. */
+const REFRESH_AHEAD_MS = 30_000;
+
+/**
+ * The typed HTTP client: every response is parsed with its contract schema, every error
+ * becomes an ApiError with a code, and access tokens are refreshed (rotating the refresh
+ * token) ahead of expiry or once after a 401.
+ */
+export class ApiClient {
+  private readonly fetchImpl: typeof fetch;
+  private readonly now: () => number;
+  private refreshing: Promise<TTokenPair> | null = null;
+
+  constructor(private readonly options: ApiClientOptions) {
+    // Bound so that `window.fetch` keeps its receiver.
+    this.fetchImpl = (input, init) => options.fetch(input, init);
+    this.now = options.now ?? Date.now;
+  }
+
+  get signedIn(): boolean {
+    return this.options.tokens.get() !== null;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Core
+
+  async request<T>(method: string, path: string, opts: RequestOptions<T>): Promise<T> {
+    const auth = opts.auth ?? true;
+    const url = this.url(path, opts.query);
+    const send = async (token: string | null) => {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (opts.body !== undefined) headers['content-type'] = 'application/json';
+      if (token) headers.authorization = `Bearer ${token}`;
+      try {
+        return await this.fetchImpl(url, {
+          method,
+          headers,
+          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+          signal: opts.signal,
+        });
+      } catch (err) {
+        if (err instanceof DOMException && err.name === 'AbortError') throw new ApiError('ABORTED', 'aborted', 0);
+        throw new ApiError('NETWORK_ERROR', err instanceof Error ? err.message : String(err), 0);
+      }
+    };
+    let response = await send(auth ? await this.accessToken() : null);
+    if (auth && response.status === 401) {
+      const error = errorFromResponse(401, await readJson(response));
+      if (error.code !== 'TOKEN_EXPIRED' && error.code !== 'UNAUTHENTICATED') throw this.signedOut(error);
+      response = await send(await this.accessToken({ force: true }));
+    }
+    const body = await readJson(response);
+    if (!response.ok) {
+      const error = errorFromResponse(response.status, body);
+      throw auth && response.status === 401 ? this.signedOut(error) : error;
+    }
+    return parseWith(opts.parser, body, response.status);
+  }
+
+  /** A usable access token, refreshed first when it is about to expire; throws when signed out. */
+  async accessToken(opts: { force?: boolean } = {}): Promise<string> {
+    const tokens = this.options.tokens.get();
+    if (!tokens) throw new ApiError('UNAUTHENTICATED', 'not signed in', 401);
+    const expiresAt = Date.parse(tokens.accessTokenExpiresAt);
+    if (!opts.force && expiresAt - this.now() > REFRESH_AHEAD_MS) return tokens.accessToken;
+    return (await this.refresh(tokens)).accessToken;
+  }
+
+  /** Rotates the refresh token; concurrent callers share one request. */
+  private refresh(stale: TTokenPair): Promise<TTokenPair> {
+    this.refreshing ??= (async () => {
+      // Another tab may have rotated the pair already: its refresh token is the live one.
+      const current = this.options.tokens.get();
+      if (current && current.refreshToken !== stale.refreshToken) return current;
+      const fresh = await this.request('POST', '/api/auth/refresh', {
+        auth: false,
+        parser: ZTokenPair,
+        body: { refreshToken: stale.refreshToken },
+      }).catch((err: unknown) => {
+        if (err instanceof ApiError && (SIGNED_OUT_CODES.has(err.code) || err.status === 401)) {
+          throw this.signedOut(err);
+        }
+        throw err;
+      });
+      this.options.tokens.set(fresh);
+      return fresh;
+    })().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private signedOut(error: ApiError): ApiError {
+    if (this.options.tokens.get() !== null) {
+      this.options.tokens.set(null);
+      this.options.onSignedOut?.(error);
+    }
+    return error;
+  }
+
+  private url(path: string, query?: Query): string {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+    }
+    const qs = params.toString();
+    return `${this.options.baseUrl ?? ''}${path}${qs ? `?${qs}` : ''}`;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Accounts
+
+  async signIn(email: string, password: string): Promise<void> {
+    const tokens = await this.request('POST', '/api/auth/sign-in', {
+      auth: false,
+      parser: ZTokenPair,
+      body: { email, password },
+    });
+    this.options.tokens.set(tokens);
+  }
+
+  async signUp(body: { orgName: string; name: string; email: string; password: string }): Promise<void> {
+    this.options.tokens.set(await this.request('POST', '/api/auth/sign-up', { auth: false, parser: ZTokenPair, body }));
+  }
+
+  async acceptStaffInvitation(body: { token: string; password: string; name?: string }): Promise<void> {
+    this.options.tokens.set(
+      await this.request('POST', '/api/auth/accept-invitation', { auth: false, parser: ZTokenPair, body }),
+    );
+  }
+
+  /** Revokes this device's token family; the local sign-in is cleared even if the server is unreachable. */
+  async signOut(): Promise<void> {
+    const tokens = this.options.tokens.get();
+    this.options.tokens.set(null);
+    if (!tokens) return;
+    await this.request('POST', '/api/auth/sign-out', {
+      auth: false,
+      parser: ZNothing,
+      body: { refreshToken: tokens.refreshToken },
+    }).catch(() => undefined);
+  }
+
+  me(): Promise<TUser> {
+    return this.request('GET', '/api/me', { parser: ZUser });
+  }
+
+  listUsers(): Promise<TUser[]> {
+    return this.request('GET', '/api/users', { parser: listOf('users', ZUser) });
+  }
+
+  inviteStaff(body: { email: string; name: string; role: TStaffRole }): Promise<{ id: string; expiresAt: string }> {
+    return this.request('POST', '/api/users/invitations', { parser: ZCreatedInvitation, body });
+  }
+
+  changeRole(userId: string, role: TStaffRole): Promise<TUser> {
+    return this.request('PATCH', `/api/users/${enc(userId)}/role`, { parser: ZUser, body: { role } });
+  }
+
+  listAudit(query: { action?: string; limit?: number; before?: string } = {}): Promise<TAuditEntry[]> {
+    return this.request('GET', '/api/audit', { parser: listOf('entries', ZAuditEntry), query });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Question bank
+
+  listQuestions(
+    query: { q?: string; category?: string; tag?: string; archived?: boolean; limit?: number; offset?: number } = {},
+  ): Promise<TQuestion[]> {
+    return this.request('GET', '/api/questions', { parser: listOf('questions', ZQuestion), query });
+  }
+  getQuestion(id: string): Promise<TQuestion> {
+    return this.request('GET', `/api/questions/${enc(id)}`, { parser: ZQuestion });
+  }
+  createQuestion(body: TCreateQuestionBody): Promise<TQuestion> {
+    return this.request('POST', '/api/questions', { parser: ZQuestion, body });
+  }
+  updateQuestion(id: string, body: TUpdateQuestionBody): Promise<TQuestion> {
+    return this.request('PATCH', `/api/questions/${enc(id)}`, { parser: ZQuestion, body });
+  }
+  questionVersions(id: string): Promise<TQuestionVersion[]> {
+    return this.request('GET', `/api/questions/${enc(id)}/versions`, { parser: listOf('versions', ZQuestionVersion) });
+  }
+  archiveQuestion(id: string): Promise<TQuestion> {
+    return this.request('POST', `/api/questions/${enc(id)}/archive`, { parser: ZQuestion });
+  }
+  restoreQuestion(id: string): Promise<TQuestion> {
+    return this.request('POST', `/api/questions/${enc(id)}/restore`, { parser: ZQuestion });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Interviews and invitations
+
+  listInterviews(
+    query: { status?: TInterviewStatus; limit?: number; offset?: number } = {},
+  ): Promise<TInterviewSummary[]> {
+    return this.request('GET', '/api/interviews', { parser: listOf('interviews', ZInterviewSummary), query });
+  }
+  getInterview(id: string): Promise<TInterview> {
+    return this.request('GET', `/api/interviews/${enc(id)}`, { parser: ZInterview });
+  }
+  createInterview(body: TCreateInterviewBody): Promise<TInterview> {
+    return this.request('POST', '/api/interviews', { parser: ZInterview, body });
+  }
+  updateInterview(id: string, body: TUpdateInterviewBody): Promise<TInterview> {
+    return this.request('PATCH', `/api/interviews/${enc(id)}`, { parser: ZInterview, body });
+  }
+  publishInterview(id: string): Promise<TInterview> {
+    return this.request('POST', `/api/interviews/${enc(id)}/publish`, { parser: ZInterview });
+  }
+  archiveInterview(id: string): Promise<TInterview> {
+    return this.request('POST', `/api/interviews/${enc(id)}/archive`, { parser: ZInterview });
+  }
+  inviteCandidates(interviewId: string, body: TInviteCandidatesBody): Promise<TCandidateInvitation[]> {
+    return this.request('POST', `/api/interviews/${enc(interviewId)}/invitations`, {
+      parser: listOf('invitations', ZCandidateInvitation),
+      body,
+    });
+  }
+  listInvitations(interviewId: string): Promise<TCandidateInvitation[]> {
+    return this.request('GET', `/api/interviews/${enc(interviewId)}/invitations`, {
+      parser: listOf('invitations', ZCandidateInvitation),
+    });
+  }
+  invitationAction(id: string, action: 'resend' | 'remind' | 'revoke'): Promise<TCandidateInvitation> {
+    return this.request('POST', `/api/invitations/${enc(id)}/${action}`, { parser: ZCandidateInvitation });
+  }
+
+  /** Redeems a candidate's single-use link; the tokens it returns are stored. */
+  async acceptCandidateInvitation(token: string): Promise<{ sessionId: string }> {
+    const { sessionId, tokens } = await this.request('POST', '/api/invitations/accept', {
+      auth: false,
+      parser: ZAcceptCandidateInvitationResponse,
+      body: { token },
+    });
+    this.options.tokens.set(tokens);
+    return { sessionId };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Sessions
+
+  listSessions(
+    query: { status?: TSessionStatus; interviewId?: string; limit?: number; offset?: number } = {},
+  ): Promise<TSessionSummary[]> {
+    return this.request('GET', '/api/sessions', { parser: listOf('sessions', ZSessionSummary), query });
+  }
+  getSession(id: string): Promise<TSessionView> {
+    return this.request('GET', `/api/sessions/${enc(id)}`, { parser: ZSessionView });
+  }
+  sessionAnswers(id: string): Promise<TAnswer[]> {
+    return this.request('GET', `/api/sessions/${enc(id)}/answers`, { parser: listOf('answers', ZAnswer) });
+  }
+  consent(id: string, body: TConsentBody): Promise<TSessionView> {
+    return this.request('POST', `/api/sessions/${enc(id)}/consent`, { parser: ZSessionView, body });
+  }
+  startSession(id: string): Promise<TSessionView> {
+    return this.request('POST', `/api/sessions/${enc(id)}/start`, { parser: ZSessionView });
+  }
+  beginAnswer(id: string, position: number): Promise<TSessionView> {
+    return this.request('POST', `/api/sessions/${enc(id)}/begin-answer`, { parser: ZSessionView, body: { position } });
+  }
+  submitText(id: string, position: number, text: string): Promise<TSessionView> {
+    return this.request('POST', `/api/sessions/${enc(id)}/answers/text`, {
+      parser: ZSessionView,
+      body: { position, text },
+    });
+  }
+  retake(id: string, position: number): Promise<TSessionView> {
+    return this.request('POST', `/api/sessions/${enc(id)}/retake`, { parser: ZSessionView, body: { position } });
+  }
+  next(id: string, position: number): Promise<TSessionView> {
+    return this.request('POST', `/api/sessions/${enc(id)}/next`, { parser: ZSessionView, body: { position } });
+  }
+  complete(id: string): Promise<TSessionView> {
+    return this.request('POST', `/api/sessions/${enc(id)}/complete`, { parser: ZSessionView });
+  }
+  abandon(id: string): Promise<TSessionView> {
+    return this.request('POST', `/api/sessions/${enc(id)}/abandon`, { parser: ZSessionView });
+  }
+
+  /** Uploads one answer recording, reporting progress; refreshes the token once on a 401. */
+  async uploadRecording(
+    sessionId: string,
+    position: number,
+    recording: Blob,
+    opts: { onProgress?: (loaded: number, total: number) => void; signal?: AbortSignal } = {},
+  ): Promise<TAnswer> {
+    const upload = this.options.upload;
+    if (!upload) throw new Error('ApiClient was built without an upload transport');
+    const url = this.url(`/api/sessions/${enc(sessionId)}/answers/${position}/recording`);
+    const send = async (token: string) => {
+      try {
+        return await upload({
+          url,
+          body: recording,
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': recording.type || 'video/webm',
+            accept: 'application/json',
+          },
+          onProgress: opts.onProgress,
+          signal: opts.signal,
+        });
+      } catch (err) {
+        if (err instanceof ApiError) throw err;
+        if (err instanceof DOMException && err.name === 'AbortError') throw new ApiError('ABORTED', 'aborted', 0);
+        throw new ApiError('NETWORK_ERROR', err instanceof Error ? err.message : String(err), 0);
+      }
+    };
+    let response = await send(await this.accessToken());
+    if (response.status === 401) response = await send(await this.accessToken({ force: true }));
+    if (response.status < 200 || response.status >= 300) {
+      const error = errorFromResponse(response.status, response.body);
+      throw response.status === 401 ? this.signedOut(error) : error;
+    }
+    return parseWith(ZAnswer, response.body, response.status);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Reports
+
+  report(sessionId: string): Promise<TSessionReport> {
+    return this.request('GET', `/api/sessions/${enc(sessionId)}/report`, { parser: ZSessionReport });
+  }
+  overrideScore(sessionId: string, scoreId: string, body: { score: number; reason: string }): Promise<TSessionReport> {
+    return this.request('POST', `/api/sessions/${enc(sessionId)}/scores/${enc(scoreId)}/override`, {
+      parser: ZSessionReport,
+      body,
+    });
+  }
+  /** The printable report page, as HTML text. */
+  reportHtml(sessionId: string): Promise<string> {
+    return this.request('GET', `/api/sessions/${enc(sessionId)}/report/html`, {
+      parser: { parse: (d) => (typeof d === 'string' ? d : JSON.stringify(d)) },
+    });
+  }
+}
+
+const enc = encodeURIComponent;
+
+async function readJson(response: Response): Promise<unknown> {
+  if (response.status === 204) return undefined;
+  const text = await response.text().catch(() => '');
+  if (!text) return undefined;
+  const type = response.headers.get('content-type') ?? '';
+  if (!type.includes('json')) return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function parseWith<T>(parser: Parser<T>, body: unknown, status: number): T {
+  try {
+    return parser.parse(body);
+  } catch (err) {
+    throw new ApiError('BAD_RESPONSE', err instanceof Error ? err.message : String(err), status);
+  }
+}
