@@ -1,0 +1,250 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../apps/server/src/shared/testing/test-server.ts';
+import { launchChromium } from './support/browser.ts';
+
+const ARTIFACTS = path.resolve(import.meta.dirname, 'artifacts');
+const PASSWORD = 'correct horse battery staple';
+
+/** A screenshot of each main screen, for people to look at (e2e/artifacts is not committed). */
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** The main navigation's link (pages may link to the same place from their content). */
+async function nav(page: Page, name: string): Promise<void> {
+  await page.getByRole('navigation').getByRole('link', { name, exact: true }).first().click();
+}
+
+async function passDeviceCheck(c: Page): Promise<void> {
+  await c.getByRole('heading', { name: 'Camera and microphone check' }).waitFor();
+  const ok = c.getByRole('button', { name: 'My camera and microphone work' });
+  await expect.poll(() => ok.isEnabled(), { timeout: 30_000 }).toBe(true);
+  await ok.click();
+}
+
+async function linkFor(server: TestServer, email: string): Promise<string> {
+  const mail = (await server.outbox()).filter((m) => m.includes(email)).at(-1) ?? '';
+  const token = /#token=([\w-]+)/.exec(mail)?.[1];
+  if (!token) throw new Error(`no invitation link for ${email}`);
+  return `${server.url}/take#token=${token}`;
+}
+
+async function count(server: TestServer, table: 'frames' | 'emotion_analysis', sessionId: string): Promise<number> {
+  const result = await server.container.database.primary.execute<{ n: number }>(
+    sql`select count(*)::int as n from ${sql.identifier(table)} where session_id = ${sessionId}`,
+  );
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+async function sessionIdOf(server: TestServer, email: string): Promise<string> {
+  const result = await server.container.database.primary.execute<{ id: string }>(
+    sql`select s.id from interview_sessions s join users u on u.id = s.candidate_id where u.email = ${email}`,
+  );
+  const id = result.rows[0]?.id;
+  if (!id) throw new Error(`no session for ${email}`);
+  return id;
+}
+
+describe('an interview in a real browser, with a real face on the camera and real speech on the microphone', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let recruiterContext: BrowserContext;
+  let recruiter: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    browser = await launchChromium();
+    recruiterContext = await browser.newContext({ viewport: { width: 1200, height: 860 }, acceptDownloads: true });
+    recruiter = await recruiterContext.newPage();
+    recruiter.on('pageerror', (e) => pageErrors.push(`recruiter: ${e.message}`));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('1. a recruiter signs up, writes a question with a rubric, builds an interview and invites a candidate', async () => {
+    await recruiter.goto(server.url);
+    await recruiter.getByRole('link', { name: 'Create the organisation' }).click();
+    await recruiter.getByLabel('Organisation name').fill('Acme');
+    await recruiter.getByLabel('Your name').fill('Ada Admin');
+    await recruiter.getByLabel('E-mail address').fill('ada@example.com');
+    await recruiter.getByLabel('Password').fill(PASSWORD);
+    await recruiter.getByRole('button', { name: 'Create organisation' }).click();
+    await recruiter.getByRole('heading', { name: 'Sessions' }).waitFor();
+    await shot(recruiter, '01-sessions-empty');
+
+    for (const text of ['Warm up: tell us about your week.', 'Tell us about a production incident you handled.']) {
+      await nav(recruiter, 'Question bank');
+      await recruiter.getByRole('link', { name: 'New question' }).click();
+      await recruiter.getByLabel('Question', { exact: true }).fill(text);
+      await recruiter.getByLabel('Criterion 1 name').fill('Root cause');
+      await recruiter.getByLabel('Criterion 1, Level 1 (poor)').fill('No cause named');
+      await recruiter.getByLabel('Criterion 1, Level 3 (acceptable)').fill('A plausible cause');
+      await recruiter.getByLabel('Criterion 1, Level 5 (excellent)').fill('Root cause with evidence and follow-up');
+      await recruiter.getByRole('button', { name: 'Save question' }).click();
+      await recruiter.getByText('Saved.').waitFor();
+    }
+    await shot(recruiter, '02-question-editor');
+
+    await nav(recruiter, 'Interviews');
+    await recruiter.getByRole('link', { name: 'New interview' }).click();
+    await recruiter.getByLabel('Title').fill('Backend engineer');
+    await recruiter.getByLabel('Video analysis policy').selectOption('insights');
+    const choose = recruiter.getByLabel('Question from the bank');
+    for (const index of [1, 2]) {
+      await choose.selectOption({ index });
+      await recruiter.getByRole('button', { name: 'Add question' }).click();
+    }
+    await recruiter.getByLabel('The first question is a practice question').check();
+    await recruiter.getByLabel('Question 1 preparation (seconds)').fill('3');
+    await recruiter.getByLabel('Question 2 preparation (seconds)').fill('3');
+    await recruiter.getByRole('button', { name: 'Create interview' }).click();
+    await recruiter.getByRole('button', { name: 'Publish' }).click();
+    await recruiter.getByRole('heading', { name: 'Invite candidates' }).waitFor();
+    await recruiter.getByLabel('Candidate name').fill('Carl Candidate');
+    await recruiter.getByLabel('Candidate e-mail').fill('carl@example.com');
+    await recruiter.getByRole('button', { name: 'Send invitation' }).click();
+    await recruiter.getByText('1 invitation sent.').waitFor();
+    await shot(recruiter, '03-interview-invited');
+    expect(await linkFor(server, 'carl@example.com')).toContain('/take#token=');
+  });
+
+  it('2–3. the candidate consents, passes the device check, answers by recording and completes, while the live view shows emotion updates', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const c = await context.newPage();
+    c.on('pageerror', (e) => pageErrors.push(`candidate: ${e.message}`));
+    await c.goto(await linkFor(server, 'carl@example.com'));
+    await c.getByRole('heading', { name: 'Backend engineer' }).waitFor();
+    await shot(c, '04-candidate-notice');
+    await c.getByLabel('I have read how AI is used').check();
+    await c.getByLabel('I agree that my answers are recorded').check();
+    await c.getByLabel('I agree that my video is analysed').check();
+    await c.getByRole('button', { name: 'Continue' }).click();
+    await passDeviceCheck(c);
+    await shot(c, '05-device-check');
+    await c.getByRole('button', { name: 'Start the interview' }).click();
+    await c.getByRole('heading', { name: 'Practice question' }).waitFor();
+    // The server analyses the streamed frames and tells the candidate a face is in view.
+    await expect
+      .poll(() => c.getByTestId('face-indicator').textContent(), { timeout: 60_000 })
+      .toContain('✓ face detected');
+    await shot(c, '06-practice');
+
+    // The recruiter's live view receives emotion results while the candidate is on camera.
+    const sessionId = await sessionIdOf(server, 'carl@example.com');
+    await recruiter.goto(`${server.url}/sessions/${sessionId}`);
+    await recruiter.getByRole('heading', { name: 'Live view' }).waitFor();
+    await expect
+      .poll(async () => Number((await recruiter.getByTestId('live-frames').textContent()) ?? '0'), {
+        timeout: 60_000,
+      })
+      .toBeGreaterThan(3);
+    await shot(recruiter, '07-live-view');
+
+    const record = async (seconds: number) => {
+      await c.getByRole('button', { name: 'Start recording' }).click();
+      await c.waitForTimeout(seconds * 1000);
+      await c.getByRole('button', { name: 'Stop and submit recording' }).click();
+      await c.getByText('Your answer was saved').waitFor({ timeout: 30_000 });
+    };
+    await record(3);
+    await c.getByRole('button', { name: 'Start the interview' }).click();
+    await c.getByRole('heading', { name: /Question 2 of/ }).waitFor();
+    await shot(c, '08-question');
+    await record(8);
+    await c.getByRole('button', { name: 'Finish the interview' }).click();
+    await c.getByRole('heading', { name: /Thank you/ }).waitFor();
+    await shot(c, '09-done');
+    await context.close();
+
+    expect(await count(server, 'frames', sessionId)).toBeGreaterThan(3);
+    await expect.poll(() => count(server, 'emotion_analysis', sessionId), { timeout: 60_000 }).toBeGreaterThan(3);
+  });
+
+  it('3. the review page shows the transcript, scores with evidence and the timeline chart, and the report downloads', async () => {
+    const sessionId = await sessionIdOf(server, 'carl@example.com');
+    await expect
+      .poll(
+        async () =>
+          (await server.api.call('GET', `/api/sessions/${sessionId}`, { token: await staffToken(server) })).body.status,
+        { timeout: 180_000, interval: 1000 },
+      )
+      .toBe('scored');
+    await recruiter.goto(`${server.url}/sessions/${sessionId}`);
+    await recruiter.getByTestId('overall-score').waitFor({ timeout: 30_000 });
+    await expect.poll(() => recruiter.getByRole('heading', { name: /^Transcript/ }).count()).toBeGreaterThan(0);
+    expect(await recruiter.getByTestId('criterion-score').count()).toBeGreaterThan(0);
+    expect(await recruiter.getByText('Evidence from the answer:').count()).toBeGreaterThan(0);
+    expect(await recruiter.locator('svg.chart').count()).toBeGreaterThan(0);
+    await shot(recruiter, '10-review');
+
+    const download = recruiter.waitForEvent('download');
+    await recruiter.getByRole('button', { name: 'Download report' }).click();
+    const file = await download;
+    const saved = path.join(ARTIFACTS, file.suggestedFilename());
+    await file.saveAs(saved);
+    expect(file.suggestedFilename()).toMatch(/\.(pdf|html)$/);
+  });
+
+  it('4. a candidate who declines video analysis completes, and no frame is analysed or stored', async () => {
+    await nav(recruiter, 'Interviews');
+    await recruiter.getByRole('link', { name: 'Backend engineer' }).click();
+    await recruiter.getByLabel('Candidate name').fill('Dee Declines');
+    await recruiter.getByLabel('Candidate e-mail').fill('dee@example.com');
+    await recruiter.getByRole('button', { name: 'Send invitation' }).click();
+    await recruiter.getByText('1 invitation sent.').waitFor();
+
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const d = await context.newPage();
+    d.on('pageerror', (e) => pageErrors.push(`declining candidate: ${e.message}`));
+    let sockets = 0;
+    d.on('websocket', () => sockets++);
+    await d.goto(await linkFor(server, 'dee@example.com'));
+    await d.getByLabel('I have read how AI is used').check();
+    await d.getByLabel('I agree that my answers are recorded').check();
+    await d.getByRole('button', { name: 'Continue' }).click();
+    await passDeviceCheck(d);
+    await d.getByRole('button', { name: 'Start the interview' }).click();
+    await d.getByRole('heading', { name: 'Practice question' }).waitFor();
+    await d.getByText('Type your answer instead').click();
+    await d.getByLabel('Your answer').fill('A quiet week.');
+    await d.getByRole('button', { name: 'Submit typed answer' }).click();
+    await d.getByText('Your answer was saved').waitFor();
+    await d.getByRole('button', { name: 'Start the interview' }).click();
+    await d.getByRole('heading', { name: /Question 2 of/ }).waitFor();
+    await d.getByText('Type your answer instead').click();
+    await d.getByLabel('Your answer').fill('A failover; the root cause was a missing index; we added monitoring.');
+    await d.getByRole('button', { name: 'Submit typed answer' }).click();
+    await d.getByText('Your answer was saved').waitFor();
+    await d.getByRole('button', { name: 'Finish the interview' }).click();
+    await d.getByRole('heading', { name: /Thank you/ }).waitFor();
+    await shot(d, '11-declined-done');
+    await context.close();
+
+    const sessionId = await sessionIdOf(server, 'dee@example.com');
+    expect(sockets).toBe(0);
+    expect(await count(server, 'frames', sessionId)).toBe(0);
+    expect(await count(server, 'emotion_analysis', sessionId)).toBe(0);
+    const keys = await server.container.storage.list(`orgs/`);
+    expect(keys.filter((k) => k.includes(sessionId) && k.includes('frame'))).toEqual([]);
+  });
+
+  it('raised no error in any page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+let cachedToken: string | undefined;
+async function staffToken(server: TestServer): Promise<string> {
+  cachedToken ??= (
+    await server.api.call('POST', '/api/auth/sign-in', { body: { email: 'ada@example.com', password: PASSWORD } })
+  ).body.accessToken as string;
+  return cachedToken;
+}
