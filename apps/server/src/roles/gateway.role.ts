@@ -53,7 +53,13 @@ export const gatewayRole: Role = {
       if (pool) await http.register((scope) => registerForward(scope, `${prefix}*`, pool));
     }
     const wsPool = remote(WS_OWNER);
-    if (wsPool) proxyUpgrades(http.server, '/ws', wsPool);
+    if (wsPool) {
+      const tunnels = proxyUpgrades(http.server, '/ws', wsPool);
+      http.addHook('preClose', (done) => {
+        tunnels.close();
+        done();
+      });
+    }
 
     await serveWebApp(http);
     return {

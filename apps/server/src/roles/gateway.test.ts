@@ -49,3 +49,38 @@ describe('gateway', () => {
     expect([res.status, res.body.error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
   });
 });
+
+describe('gateway in front of a separate realtime process', () => {
+  it('upgrades /ws to the realtime instance and the socket works end to end', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { default: WebSocket } = await import('ws');
+    const { startTestServer } = await import('../shared/testing/test-server.ts');
+    const { MemoryCacheHub } = await import('../infra/cache/memory-cache.ts');
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'parley-ws-split-'));
+    const cacheHub = new MemoryCacheHub();
+    const backend = await startTestServer({ ROLES: 'interview,realtime' }, { dataDir, cacheHub });
+    const gateway = await startTestServer(
+      { ROLES: 'gateway', UPSTREAMS: `interview=${backend.url};realtime=${backend.url}` },
+      { dataDir, cacheHub },
+    );
+    try {
+      const { accessToken } = (await gateway.api.call('POST', '/api/auth/sign-up', { body: ADMIN })).body;
+      const url = `${gateway.url.replace(/^http/, 'ws')}/ws?access_token=${accessToken}`;
+      const first = await new Promise<{ type: string }>((resolve, reject) => {
+        const socket = new WebSocket(url);
+        socket.once('message', (data: Buffer) => {
+          resolve(JSON.parse(data.toString()) as { type: string });
+          socket.close();
+        });
+        socket.once('error', reject);
+      });
+      expect(first.type).toBe('ready');
+    } finally {
+      await gateway.close();
+      await backend.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

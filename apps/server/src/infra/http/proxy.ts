@@ -71,9 +71,17 @@ export async function forwardRequest(
  * healthy instance and the two sockets are piped, so the realtime role speaks to the browser
  * directly. A failed connect tries the next instance.
  */
-export function proxyUpgrades(server: http.Server, path: string, pool: UpstreamPool): void {
+export function proxyUpgrades(server: http.Server, path: string, pool: UpstreamPool): { close(): void } {
+  // Tunnels are invisible to the HTTP server once upgraded; they are tracked here so that a
+  // stopping gateway drops them (clients reconnect to another gateway) instead of hanging.
+  const tunnels = new Set<Duplex>();
+  const track = (s: Duplex) => {
+    tunnels.add(s);
+    s.once('close', () => tunnels.delete(s));
+  };
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!(req.url ?? '').startsWith(path)) return;
+    track(socket);
     const candidates = pool.candidates();
     const attempt = () => {
       const base = candidates.shift();
@@ -82,6 +90,7 @@ export function proxyUpgrades(server: http.Server, path: string, pool: UpstreamP
         return;
       }
       const upstream = net.connect(Number(base.port || 80), base.hostname);
+      track(upstream);
       let connected = false;
       upstream.once('connect', () => {
         connected = true;
@@ -91,6 +100,9 @@ export function proxyUpgrades(server: http.Server, path: string, pool: UpstreamP
         upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
         if (head.length) upstream.write(head);
         upstream.pipe(socket).pipe(upstream);
+        // One side gone, the tunnel is gone: never leave half of it open.
+        socket.once('close', () => upstream.destroy());
+        upstream.once('close', () => socket.destroy());
         socket.on('error', () => upstream.destroy());
       });
       upstream.on('error', () => {
@@ -101,4 +113,10 @@ export function proxyUpgrades(server: http.Server, path: string, pool: UpstreamP
     };
     attempt();
   });
+  return {
+    close() {
+      for (const s of tunnels) s.destroy();
+      tunnels.clear();
+    },
+  };
 }
