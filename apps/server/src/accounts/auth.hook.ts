@@ -3,12 +3,6 @@ import { ANONYMOUS, type Actor } from '../shared/actor.ts';
 import { AppError } from '../shared/app-error.ts';
 import type { AccountsService } from './accounts.service.ts';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    actor: Actor;
-  }
-}
-
 /** Reads `Authorization: Bearer …` (or `?access_token=` on WebSocket upgrades, where browsers cannot set headers). */
 export function bearerToken(headers: Record<string, string | string[] | undefined>, url: string): string | undefined {
   const header = headers.authorization;

@@ -12,9 +12,17 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import type { Actor } from '../../shared/actor.ts';
 import type { Logger } from '../log.ts';
 import { installErrorHandling } from './error-handler.ts';
 import type { Metrics } from './metrics.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling; set by the accounts context's authentication hook (anonymous otherwise). */
+    actor: Actor;
+  }
+}
 
 export type HttpServer = FastifyInstance<
   RawServerDefault,
