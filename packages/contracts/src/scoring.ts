@@ -142,11 +142,16 @@ export const ZScoreOverride = z.object({
   at: z.iso.datetime(),
 });
 
+/** Which final score a rubric criterion feeds (the rule: `criterionArea` in the scoring context). */
+export const ZCriterionArea = z.enum(['technical', 'communication']);
+export type TCriterionArea = z.infer<typeof ZCriterionArea>;
+
 export const ZReportCriterion = z.object({
   scoreId: z.uuid(),
   key: z.string(),
   name: z.string(),
   weight: z.number(),
+  area: ZCriterionArea,
   /** What the analyzer gave, 0–5. */
   score: z.number(),
   /** The override when there is one, else `score`. */
@@ -206,6 +211,25 @@ export const ZEmotionReport = z.object({
   ),
 });
 
+/**
+ * A session's final scores, each 0–5. A part that does not count (emotion without a `scored`
+ * policy and consent; communication with no communication criterion and no delivery figures) is
+ * absent, never 0. `weights` are the weights each part carried in `overall`.
+ */
+export const ZFinalScores = z.object({
+  technical: z.number().optional(),
+  communication: z.number().optional(),
+  emotion: z.number().optional(),
+  overall: z.number().nullable(),
+  weights: z.object({ technical: z.number(), communication: z.number(), emotion: z.number() }),
+  components: z.object({
+    communicationCriteria: z.number().optional().describe('Mean of the communication criterion scores'),
+    delivery: z.number().optional().describe('Pace, pauses and fillers from word timings'),
+    technicalShare: z.number().describe("Share of the rubrics' weight on technical criteria, 0–1"),
+  }),
+});
+export type TFinalScores = z.infer<typeof ZFinalScores>;
+
 export const ZSessionReport = z.object({
   sessionId: z.uuid(),
   interviewId: z.uuid(),
@@ -223,6 +247,8 @@ export const ZSessionReport = z.object({
     behavioral: z.number().optional(),
   }),
   weights: z.object({ answers: z.number(), emotion: z.number(), behavioral: z.number() }),
+  /** Technical, communication, emotion and overall, with the recruiter's overrides applied. Null until scored. */
+  final: ZFinalScores.nullable(),
   emotionPolicy: z.string(),
   questions: z.array(ZReportQuestion),
   strengths: z.array(z.string()),
@@ -239,3 +265,28 @@ export const ZOverrideScoreBody = z.strictObject({
   reason: z.string().trim().min(3).max(1000),
 });
 export type TOverrideScoreBody = z.infer<typeof ZOverrideScoreBody>;
+
+// ---------------------------------------------------------------------------------------------
+// Candidate feedback
+
+/**
+ * What a candidate may read about their interview once a recruiter released it: strengths and
+ * areas to grow, never a score.
+ */
+export const ZCandidateFeedback = z.object({
+  sessionId: z.uuid(),
+  interviewTitle: z.string(),
+  /** Null while not released (only staff see it then). */
+  releasedAt: z.iso.datetime().nullable(),
+  strengths: z.array(z.string()),
+  areasToGrow: z.array(z.string()),
+  questions: z.array(
+    z.object({
+      position: z.number().int(),
+      question: z.string(),
+      strengths: z.array(z.string()),
+      areasToGrow: z.array(z.string()),
+    }),
+  ),
+});
+export type TCandidateFeedback = z.infer<typeof ZCandidateFeedback>;

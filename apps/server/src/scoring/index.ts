@@ -14,6 +14,7 @@ import { createAnalyzerSource } from './analyzer-source.ts';
 import { ApiKeyRepository } from './keys/api-key.repository.ts';
 import { ApiKeysService, type Audit } from './keys/api-keys.service.ts';
 import { SecretBox } from './keys/secret-box.ts';
+import { renderReportPdf, type PdfRenderer } from './reports/render-report-pdf.ts';
 import { ReportService } from './reports/report.service.ts';
 import {
   startScoringConsumer,
@@ -59,9 +60,18 @@ export {
 } from './scoring.consumer.ts';
 export { ReportService, FORMULAS } from './reports/report.service.ts';
 export { renderReportHtml } from './reports/render-report-html.ts';
+export { renderReportPdf, type PdfOptions, type PdfRenderer } from './reports/render-report-pdf.ts';
 export { finalScore, SESSION_SCORE_VERSION } from './pipeline/session-score.ts';
 export { emotionScore, emotionInsights, EMOTION_SCORE_VERSION } from './pipeline/emotion-insights.ts';
 export { behavioralScore, deliveryFigures, BEHAVIORAL_SCORE_VERSION } from './pipeline/behavioral-score.ts';
+export {
+  criterionArea,
+  finalScores,
+  COMMUNICATION_WORDS,
+  FINAL_SCORES_VERSION,
+  type CriterionArea,
+  type FinalScores,
+} from './pipeline/final-scores.ts';
 
 export interface ScoringModuleDeps {
   config: Pick<Config, 'llm'>;
@@ -78,6 +88,8 @@ export interface ScoringModuleDeps {
   audit: Audit;
   /** Replaces the configured providers (tests, the eval CLI); default: `createAnalyzerSource`. */
   analyzer?: AnalyzerSource;
+  /** Prints report PDFs; default: `renderReportPdf` with the Debian Chromium. */
+  renderPdf?: PdfRenderer;
   queue?: QueueSpec;
   clock?: () => Date;
 }
@@ -85,7 +97,7 @@ export interface ScoringModuleDeps {
 export interface ScoringModule {
   reports: ReportService;
   keys: ApiKeysService;
-  /** Mounts the report, override and admin key routes; call before the server listens. */
+  /** Mounts the report (JSON, HTML, PDF), feedback, override and admin key routes; call before the server listens. */
   registerRoutes(app: HttpServer): void;
   /** Starts consuming `scoring.process` (the scoring role). Idempotent. */
   startConsumer(): Promise<void>;
@@ -103,7 +115,14 @@ export function createScoringModule(deps: ScoringModuleDeps): ScoringModule {
   const keyRepo = new ApiKeyRepository(deps.database);
   const box = deps.config.llm.secretsKey ? new SecretBox(deps.config.llm.secretsKey) : null;
   const keys = new ApiKeysService(keyRepo, box, deps.audit);
-  const reports = new ReportService(repo, deps.interviews, deps.audit, deps.clock);
+  const reports = new ReportService({
+    repo,
+    sessions: deps.interviews,
+    audit: deps.audit,
+    storage: deps.storage,
+    renderPdf: deps.renderPdf ?? ((html) => renderReportPdf(html)),
+    clock: deps.clock,
+  });
   let consumer: Promise<ScoringConsumer> | undefined;
   return {
     reports,

@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answers, emotionAnalysis, interviewSessions, scores } from '../infra/db/schema.ts';
+import { answers, emotionAnalysis, interviewSessions, processedMessages, scores } from '../infra/db/schema.ts';
+import type { Broker } from '../infra/broker/broker.ts';
 import { createLogger } from '../infra/log.ts';
 import { startOpenAiApiServer, type OpenAiApiServer } from '../infra/transcriber/openai-api-server.testing.ts';
 import { OpenAiTranscriber } from '../infra/transcriber/openai-transcriber.ts';
@@ -8,7 +9,7 @@ import type { Transcriber } from '../infra/transcriber/transcriber.ts';
 import type { StaffActor } from '../shared/actor.ts';
 // eslint-disable-next-line no-restricted-imports -- the interviews context's rubric factory
 import { rubric } from '../interviews/testing.ts';
-import type { AnswerAnalyzer } from './answer-analyzer.ts';
+import type { AnalysisRequest, AnswerAnalyzer } from './answer-analyzer.ts';
 import { OpenAiLlm } from './llm/openai-llm.ts';
 import { LlmAnswerAnalyzer } from './llm-answer-analyzer.ts';
 import { OFFLINE_SCORER_VERSION, OfflineAnswerAnalyzer } from './offline/offline-scorer.ts';
@@ -33,12 +34,12 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 async function withConsumer<T>(
-  options: { analyzer?: AnswerAnalyzer; transcriber?: Transcriber | null },
+  options: { analyzer?: AnswerAnalyzer; transcriber?: Transcriber | null; broker?: Broker },
   run: () => Promise<T>,
 ): Promise<T> {
   const consumer: ScoringConsumer = await startScoringConsumer({
     database: h.database,
-    broker: h.broker,
+    broker: options.broker ?? h.broker,
     storage: h.storage,
     logger: createLogger({ level: 'silent' }),
     analyzer: options.analyzer ?? offline,
@@ -161,6 +162,39 @@ describe('scoring a completed session (offline scorer, embedded adapters)', () =
     expect(session.evidence).toMatchObject({ parts: { answers: mean }, weights: { answers: 1, emotion: 0 } });
     // Emotion does not count under an `insights` policy: absent, not zero.
     expect(rows.some((r) => r.kind === 'emotion' || r.kind === 'behavioral')).toBe(false);
+  });
+
+  it('splits the final score into technical and communication by criterion, overall their weighted mean', async () => {
+    const rows = await scoresOf(sessionId);
+    const technical = rows.find((r) => r.kind === 'technical')!;
+    const communication = rows.find((r) => r.kind === 'communication')!;
+    const session = rows.find((r) => r.kind === 'session')!;
+    const criteria = rows.filter((r) => r.kind === 'criterion');
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    // Technical: "accuracy" of the two THREADS questions (the blank one counts 0).
+    expect(technical.score).toBeCloseTo(
+      mean(criteria.filter((r) => r.criterion === 'accuracy').map((r) => r.score)),
+      2,
+    );
+    // Communication: every "clarity" (both rubrics name it), by its share of its question's rubric
+    // (1/3 under THREADS, all of the bug question's).
+    const clarity = criteria
+      .filter((r) => r.criterion === 'clarity')
+      .map((r) => ({
+        score: r.score,
+        w: criteria.some((x) => x.answerId === r.answerId && x.criterion === 'accuracy') ? 1 / 3 : 1,
+      }));
+    expect(communication.score).toBeCloseTo(
+      clarity.reduce((s, x) => s + x.score * x.w, 0) / clarity.reduce((s, x) => s + x.w, 0),
+      2,
+    );
+    // Two THREADS questions put 2/3 of their weight on accuracy, the bug question none: τ = 4/9.
+    const final = session.evidence.final as { weights: Record<string, number>; overall: number };
+    expect(final.weights).toEqual({ technical: 0.4444, communication: 0.5556, emotion: 0 });
+    expect(session.score).toBeCloseTo((4 * technical.score + 5 * communication.score) / 9, 1);
+    expect(final.overall).toBe(session.score);
+    expect(technical).toMatchObject({ provider: 'parley', promptVersion: 'final-scores/v1', answerId: null });
+    expect(rows.some((r) => r.kind === 'emotion')).toBe(false);
   });
 
   it('scoring the same session again (a duplicate event, a redelivery) leaves one result', async () => {
@@ -311,6 +345,11 @@ describe('recorded answers', () => {
     expect(behavioral.score).toBe(delivery.score);
     const session = rows.find((r) => r.kind === 'session')!;
     expect(session.score).toBeCloseTo((answerScore.score + behavioral.score) / 2, 2);
+    // Communication = clarity (weight 1 − 2/3) and delivery (weight 1).
+    const clarity = rows.find((r) => r.kind === 'criterion' && r.criterion === 'clarity')!;
+    const communication = rows.find((r) => r.kind === 'communication')!;
+    expect(communication.score).toBeCloseTo((clarity.score / 3 + behavioral.score) / (4 / 3), 2);
+    expect(communication.evidence.components).toMatchObject({ delivery: behavioral.score });
   });
 
   it('leaves delivery and emotion out entirely when the candidate declined video analysis', async () => {
@@ -325,6 +364,10 @@ describe('recorded answers', () => {
     expect(rows.some((r) => r.kind === 'behavioral' || r.kind === 'emotion')).toBe(false);
     const session = rows.find((r) => r.kind === 'session')!;
     expect(session.score).toBe(rows.find((r) => r.kind === 'answer')!.score);
+    // Communication is the clarity criterion alone: delivery needs the same consent as emotion.
+    const clarity = rows.find((r) => r.kind === 'criterion' && r.criterion === 'clarity')!;
+    expect(rows.find((r) => r.kind === 'communication')!.score).toBe(clarity.score);
+    expect(session.evidence.final).not.toHaveProperty('emotion');
   });
 
   it('without speech-to-text, a recording is flagged for review and left out of the score', async () => {
@@ -380,6 +423,10 @@ describe('emotion score', () => {
     expect(emotion.score).toBeCloseTo((5 * (0.9 + 1 + (1 - 0.17) + 1 + 1)) / 5, 1);
     const answer = rows.find((r) => r.kind === 'answer')!;
     expect(rows.find((r) => r.kind === 'session')!.score).toBeCloseTo((3 * answer.score + emotion.score) / 4, 1);
+    expect(rows.find((r) => r.kind === 'session')!.evidence.final).toMatchObject({
+      emotion: emotion.score,
+      weights: { emotion: 1 },
+    });
   });
 
   it('is absent under an `insights` policy even with frames and consent', async () => {
@@ -397,11 +444,104 @@ describe('emotion score', () => {
     const rows = await scoresOf(sessionId);
     expect(rows.some((r) => r.kind === 'emotion')).toBe(false);
     expect(rows.find((r) => r.kind === 'session')!.score).toBe(rows.find((r) => r.kind === 'answer')!.score);
+    expect(rows.find((r) => r.kind === 'session')!.evidence.final).toMatchObject({ weights: { emotion: 0 } });
+    expect(rows.find((r) => r.kind === 'session')!.evidence.final).not.toHaveProperty('emotion');
     expect(
       await h.database.primary
         .select()
         .from(emotionAnalysis)
         .where(and(eq(emotionAnalysis.sessionId, sessionId))),
     ).toHaveLength(40);
+  });
+});
+
+describe('a scoring process killed mid-way', () => {
+  /** Scores normally until `haltAfter` answers, then hangs like a process that stopped, until `kill()`. */
+  class HaltingAnalyzer implements AnswerAnalyzer {
+    readonly provider = offline.provider;
+    readonly model = offline.model;
+    calls = 0;
+    readonly halted: Promise<void>;
+    #onHalt!: () => void;
+    #kill!: (err: Error) => void;
+    readonly #hang = new Promise<never>((_, reject) => (this.#kill = reject));
+
+    constructor(private readonly haltAfter: number) {
+      this.halted = new Promise((resolve) => (this.#onHalt = resolve));
+    }
+
+    analyze(request: AnalysisRequest) {
+      if (++this.calls <= this.haltAfter) return offline.analyze(request);
+      this.#onHalt();
+      return this.#hang;
+    }
+
+    kill() {
+      this.#kill(new Error('process killed'));
+    }
+  }
+
+  class CountingAnalyzer implements AnswerAnalyzer {
+    readonly provider = offline.provider;
+    readonly model = offline.model;
+    readonly transcripts: string[] = [];
+    analyze(request: AnalysisRequest) {
+      this.transcripts.push(request.transcript);
+      return offline.analyze(request);
+    }
+  }
+
+  it('is retried from the queue by another process and completes exactly once', async () => {
+    const texts = ['First: threads share memory.', 'Second: locks.', 'Third: processes.', 'Fourth: scheduling.'];
+    const { sessionId } = await completedSession(h, recruiter, {
+      questions: texts.map((answer) => ({ answer, rubric: THREADS })),
+    });
+
+    // Process A takes the message, scores two answers, and dies with its broker connection.
+    const connectionA = h.connect();
+    const halting = new HaltingAnalyzer(2);
+    const consumerA = await startScoringConsumer({
+      database: h.database,
+      broker: connectionA,
+      storage: h.storage,
+      logger: createLogger({ level: 'silent' }),
+      analyzer: halting,
+      transcriber: null,
+      interviews: h.module.sessions,
+      queue: FAST_SCORING_QUEUE,
+    });
+    await halting.halted;
+    const midway = await scoresOf(sessionId);
+    expect(midway.filter((r) => r.kind === 'answer')).toHaveLength(2);
+    expect(midway.some((r) => r.kind === 'session')).toBe(false);
+    expect(await statusOf(sessionId)).toBe('scoring');
+    await connectionA.close();
+
+    // Process B gets the message back from the queue and finishes the job.
+    const counting = new CountingAnalyzer();
+    await withConsumer({ analyzer: counting }, () => h.scored(sessionId));
+    halting.kill();
+    await consumerA.close();
+
+    expect(counting.transcripts).toEqual(texts.slice(2));
+    const rows = await scoresOf(sessionId);
+    const [answerRows, criterionRows] = [
+      rows.filter((r) => r.kind === 'answer'),
+      rows.filter((r) => r.kind === 'criterion'),
+    ];
+    expect(answerRows).toHaveLength(4);
+    expect(new Set(answerRows.map((r) => r.answerId)).size).toBe(4);
+    expect(criterionRows).toHaveLength(8);
+    for (const kind of ['session', 'technical', 'communication'] as const) {
+      expect(rows.filter((r) => r.kind === kind)).toHaveLength(1);
+    }
+    expect(await statusOf(sessionId)).toBe('scored');
+    const published = h.scoredMessages().filter((m) => (m.payload as { sessionId: string }).sessionId === sessionId);
+    expect(published).toHaveLength(1);
+    const processed = await h.database.primary
+      .select()
+      .from(processedMessages)
+      .where(eq(processedMessages.messageId, `interview.completed:${sessionId}`));
+    expect(processed).toHaveLength(1);
   });
 });

@@ -16,7 +16,8 @@ import { isAppError } from '../shared/app-error.ts';
 import type { AnswerAnalyzer } from './answer-analyzer.ts';
 import { behavioralScore, BEHAVIORAL_SCORE_VERSION, deliveryFigures } from './pipeline/behavioral-score.ts';
 import { emotionInsights, emotionScore, EMOTION_SCORE_VERSION } from './pipeline/emotion-insights.ts';
-import { answersScore, finalScore, SESSION_SCORE_VERSION, type ScoreParts } from './pipeline/session-score.ts';
+import { areaScores, finalScores, FINAL_SCORES_VERSION } from './pipeline/final-scores.ts';
+import { answersScore, SESSION_SCORE_VERSION, type ScoreParts } from './pipeline/session-score.ts';
 import { criterionKey, toScoringRubric } from './rubric-mapper.ts';
 import { ScoringRepository, type QuestionItem, type ScoreInput, type ScoreRow } from './scoring.repository.ts';
 
@@ -270,7 +271,26 @@ export class SessionScorer {
         });
       }
     }
-    const overall = finalScore(parts, weights);
+    const final = finalScores({
+      criteria: areaScores(stored, new Set(counted.map((s) => s.answerId!))),
+      delivery: parts.behavioral,
+      emotion: parts.emotion,
+      weights,
+    });
+    for (const kind of ['technical', 'communication'] as const) {
+      const score = final[kind];
+      if (score === undefined) continue;
+      rows.push({
+        ...sessionLevel,
+        kind,
+        score,
+        evidence: { weight: final.weights[kind], components: final.components },
+        provider: 'parley',
+        model: FINAL_SCORES_VERSION,
+        promptVersion: FINAL_SCORES_VERSION,
+      });
+    }
+    const overall = final.overall;
     const providers = [...new Set(counted.map((s) => `${s.provider}:${s.model}`))];
     rows.push({
       ...sessionLevel,
@@ -279,6 +299,7 @@ export class SessionScorer {
       evidence: {
         overall,
         parts,
+        final,
         weights: { answers: weights.answers ?? 1, emotion: weights.emotion ?? 0, behavioral: weights.behavioral ?? 0 },
         emotionPolicy: policy,
         videoAnalysisConsent: consented,
@@ -289,10 +310,9 @@ export class SessionScorer {
       model: providers.join(',') || 'none',
       promptVersion: SESSION_SCORE_VERSION,
     });
-    if (!counts) {
-      // Consent or policy may have changed since an earlier run: what does not count is absent.
-      await this.#repo.deleteSessionScore(orgId, session.id, 'emotion');
-      await this.#repo.deleteSessionScore(orgId, session.id, 'behavioral');
+    // Consent, policy or overrides may have changed since an earlier run: what does not count is absent.
+    for (const kind of ['emotion', 'behavioral', 'technical', 'communication'] as const) {
+      if (!rows.some((r) => r.kind === kind)) await this.#repo.deleteSessionScore(orgId, session.id, kind);
     }
     await this.#repo.saveScores(orgId, session.id, rows, { consumer: SCORING_QUEUE, messageId });
   }

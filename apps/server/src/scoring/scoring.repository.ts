@@ -8,8 +8,10 @@ import {
   interviewSessions,
   processedMessages,
   questionVersions,
+  reports,
   scores,
   users,
+  type ReportKind,
   type Rubric,
   type ScoreKind,
   type TranscriptWord,
@@ -18,6 +20,7 @@ import {
 export type SessionRow = typeof interviewSessions.$inferSelect;
 export type AnswerRow = typeof answers.$inferSelect;
 export type ScoreRow = typeof scores.$inferSelect;
+export type ReportRow = typeof reports.$inferSelect;
 
 /** One question of the interview as scoring sees it: the pinned version and the attempt that counts. */
 export interface QuestionItem {
@@ -215,5 +218,36 @@ export class ScoringRepository {
       .where(and(eq(scores.orgId, orgId), eq(scores.sessionId, sessionId), eq(scores.id, scoreId)))
       .returning();
     return row ?? null;
+  }
+
+  /** The session's report of a kind: `feedback` once released, `pdf` once printed. */
+  async findReport(orgId: string, sessionId: string, kind: ReportKind): Promise<ReportRow | null> {
+    const [row] = await this.database.primary
+      .select()
+      .from(reports)
+      .where(and(eq(reports.orgId, orgId), eq(reports.sessionId, sessionId), eq(reports.kind, kind)));
+    return row ?? null;
+  }
+
+  /** Marks the candidate feedback released; returns null when it already was. */
+  async releaseFeedback(orgId: string, sessionId: string): Promise<ReportRow | null> {
+    const [row] = await this.database.primary
+      .insert(reports)
+      .values({ orgId, sessionId, kind: 'feedback', status: 'ready' })
+      .onConflictDoNothing({ target: [reports.sessionId, reports.kind] })
+      .returning();
+    return row ?? null;
+  }
+
+  /** Points the session's PDF report at a stored object (one row per session and kind). */
+  async savePdf(orgId: string, sessionId: string, storageKey: string): Promise<void> {
+    await this.database.primary
+      .insert(reports)
+      .values({ orgId, sessionId, kind: 'pdf', status: 'ready', storageKey })
+      .onConflictDoUpdate({
+        target: [reports.sessionId, reports.kind],
+        set: { status: 'ready', storageKey, error: null, updatedAt: sql`now()` },
+        where: eq(reports.orgId, orgId),
+      });
   }
 }

@@ -1,27 +1,18 @@
-import { randomBytes } from 'node:crypto';
-import { ZErrorBody, ZLlmKey, ZSessionReport, type TSessionReport } from '@parley/contracts';
+import { ZCandidateFeedback, ZErrorBody, ZLlmKey, ZSessionReport, type TSessionReport } from '@parley/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryCache } from '../infra/cache/memory-cache.ts';
-import { createHttpServer, type HttpServer } from '../infra/http/http-server.ts';
-import { Metrics } from '../infra/http/metrics.ts';
-import { createLogger } from '../infra/log.ts';
-import { ANONYMOUS, type Actor, type StaffActor } from '../shared/actor.ts';
-import { createScoringModule, type AuditEntry, type ScoringModule } from './index.ts';
-import { OfflineAnswerAnalyzer } from './offline/offline-scorer.ts';
-import { UseLiteEmbedder } from './offline/sentence-embedder.ts';
+import type { StaffActor } from '../shared/actor.ts';
+import type { AuditEntry } from './index.ts';
+import { createScoringApp, type ScoringApp } from './testing/scoring-app.ts';
 import {
   completedSession,
   createScoringHarness,
-  FAST_SCORING_QUEUE,
   type CompletedSession,
   type ScoringHarness,
 } from './testing/scoring-harness.ts';
 
 let h: ScoringHarness;
-let app: HttpServer;
-let scoring: ScoringModule;
-const tokens = new Map<string, Actor>();
-const audit: AuditEntry[] = [];
+let t: ScoringApp;
+let audit: AuditEntry[];
 let recruiter: StaffActor;
 let session: CompletedSession;
 
@@ -29,79 +20,29 @@ const XSS = 'I used <script>alert(1)</script> once, for example, to debug.';
 
 beforeAll(async () => {
   h = await createScoringHarness();
+  t = await createScoringApp(h);
+  audit = t.audit;
   ({ recruiter } = await h.org('Acme'));
   const admin = await h.staff(recruiter.orgId, 'admin');
   const { recruiter: stranger } = await h.org('Globex');
-  tokens.set('recruiter', recruiter);
-  tokens.set('admin', admin);
-  tokens.set('stranger', stranger);
-  tokens.set('stranger-admin', await h.staff(stranger.orgId, 'admin'));
-
-  scoring = createScoringModule({
-    config: {
-      llm: {
-        providers: ['offline'],
-        openai: { model: 'gpt-4o-mini' },
-        anthropic: { model: 'claude' },
-        timeoutMs: 5_000,
-        secretsKey: randomBytes(32).toString('hex'),
-      },
-    },
-    database: h.database,
-    broker: h.broker,
-    storage: h.storage,
-    cache: new MemoryCache(),
-    logger: createLogger({ level: 'silent' }),
-    interviews: h.module.sessions,
-    transcriber: null,
-    audit: async (e) => {
-      audit.push(e);
-    },
-    analyzer: new OfflineAnswerAnalyzer(new UseLiteEmbedder()),
-    queue: FAST_SCORING_QUEUE,
-    clock: h.clock.now,
-  });
-  app = await createHttpServer({
-    logger: createLogger({ level: 'silent' }),
-    metrics: new Metrics(),
-    bodyLimitBytes: 1024 * 1024,
-    corsOrigins: [],
-    version: 'test',
-    readiness: async () => ({ status: 'ready', roles: ['interview'], checks: [] }),
-  });
-  // Stands in for the accounts context's hook: bearer token → actor.
-  const actors = new WeakMap<object, Actor>();
-  app.decorateRequest('actor', {
-    getter(this: object) {
-      return actors.get(this) ?? ANONYMOUS;
-    },
-    setter(this: object, actor: Actor) {
-      actors.set(this, actor);
-    },
-  });
-  app.addHook('onRequest', async (request) => {
-    const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
-    request.actor = (token && tokens.get(token)) || ANONYMOUS;
-  });
-  scoring.registerRoutes(app);
-  await app.ready();
-  await scoring.startConsumer();
+  t.tokens.set('recruiter', recruiter);
+  t.tokens.set('admin', admin);
+  t.tokens.set('stranger', stranger);
+  t.tokens.set('stranger-admin', await h.staff(stranger.orgId, 'admin'));
 
   session = await completedSession(h, recruiter, {
     questions: [{ answer: XSS }, { text: 'Never answered' }],
     emotionPolicy: 'insights',
   });
-  tokens.set('candidate', session.candidate);
+  t.tokens.set('candidate', session.candidate);
   await h.scored(session.sessionId);
 });
 afterAll(async () => {
-  await scoring.stop();
-  await app.close();
+  await t.close();
   await h.close();
 });
 
-const call = (method: 'GET' | 'POST' | 'DELETE', url: string, token?: string, payload?: unknown) =>
-  app.inject({ method, url, headers: token ? { authorization: `Bearer ${token}` } : {}, payload: payload as object });
+const call: ScoringApp['call'] = (...args) => t.call(...args);
 const code = (body: string) => ZErrorBody.parse(JSON.parse(body)).error.code;
 
 describe('GET /api/sessions/:id/report', () => {
@@ -121,6 +62,12 @@ describe('GET /api/sessions/:id/report', () => {
     expect(report.overall).toBeCloseTo(answered!.score! / 2, 2);
     expect(report.provenance).toEqual([expect.objectContaining({ provider: 'offline' })]);
     expect(report.formulas.overall).toMatch(/weighted mean/);
+    // The default rubric's only criterion, "Clarity", is a communication criterion: no technical part.
+    expect(answered!.criteria[0]!.area).toBe('communication');
+    expect(report.final).toMatchObject({ communication: report.overall, overall: report.overall });
+    expect(report.final).not.toHaveProperty('technical');
+    expect(report.final).not.toHaveProperty('emotion');
+    expect(report.formulas.areas).toMatch(/clarity/);
   });
 
   it('is not found for another organisation, forbidden to the candidate and refused without a token', async () => {
@@ -167,6 +114,7 @@ describe('POST /api/sessions/:id/scores/:scoreId/override', () => {
     expect(after.questions[0]!.effectiveScore).toBe(5);
     expect(after.overall).toBe(before.overall);
     expect(after.effectiveOverall).toBe(2.5);
+    expect(after.final).toMatchObject({ communication: 2.5, overall: 2.5 });
     expect(audit.at(-1)).toMatchObject({
       action: 'score.overridden',
       actorId: recruiter.userId,
@@ -223,5 +171,77 @@ describe('/api/admin/llm-keys', () => {
     ).toBe(403);
     expect((await call('GET', '/api/admin/llm-keys', 'candidate')).statusCode).toBe(403);
     expect((await call('GET', '/api/admin/llm-keys')).statusCode).toBe(401);
+  });
+});
+
+describe('GET /api/sessions/:id/report.pdf', () => {
+  it('is for staff of the organisation only (printing is tested in the real tier)', async () => {
+    const url = `/api/sessions/${session.sessionId}/report.pdf`;
+    const stranger = await call('GET', url, 'stranger');
+    expect([stranger.statusCode, code(stranger.body)]).toEqual([404, 'NOT_FOUND']);
+    expect((await call('GET', url, 'candidate')).statusCode).toBe(403);
+    expect((await call('GET', url)).statusCode).toBe(401);
+  });
+});
+
+describe('candidate feedback', () => {
+  const url = () => `/api/sessions/${session.sessionId}/feedback`;
+
+  it('is hidden from the candidate until a recruiter releases it; staff see it at any time', async () => {
+    const early = await call('GET', url(), 'candidate');
+    expect([early.statusCode, code(early.body)]).toEqual([409, 'CONFLICT']);
+    expect(JSON.parse(early.body).error.details).toEqual({ reason: 'feedback_not_released' });
+
+    const preview = await call('GET', url(), 'recruiter');
+    expect(preview.statusCode).toBe(200);
+    expect(ZCandidateFeedback.parse(preview.json()).releasedAt).toBeNull();
+    expect(audit.some((a) => a.action === 'feedback.released')).toBe(false);
+  });
+
+  it('is released by staff of the organisation only, once, and audited', async () => {
+    const release = `${url()}/release`;
+    expect((await call('POST', release, 'candidate')).statusCode).toBe(403);
+    expect((await call('POST', release, 'stranger')).statusCode).toBe(404);
+    expect((await call('POST', release)).statusCode).toBe(401);
+
+    const res = await call('POST', release, 'recruiter');
+    expect(res.statusCode).toBe(200);
+    const released = ZCandidateFeedback.parse(res.json());
+    expect(released.releasedAt).not.toBeNull();
+    const again = ZCandidateFeedback.parse((await call('POST', release, 'admin')).json());
+    expect(again.releasedAt).toBe(released.releasedAt);
+    expect(audit.filter((a) => a.action === 'feedback.released')).toEqual([
+      expect.objectContaining({
+        actorId: recruiter.userId,
+        targetType: 'session',
+        targetId: session.sessionId,
+        metadata: { candidateId: session.candidate.userId },
+      }),
+    ]);
+  });
+
+  it('gives the candidate strengths and areas to grow, without a score', async () => {
+    const res = await call('GET', url(), 'candidate');
+    expect(res.statusCode).toBe(200);
+    const feedback = ZCandidateFeedback.parse(res.json());
+    const report = ZSessionReport.parse(
+      (await call('GET', `/api/sessions/${session.sessionId}/report`, 'recruiter')).json(),
+    );
+    expect(feedback.strengths).toEqual(report.questions[0]!.strengths.filter((x) => feedback.strengths.includes(x)));
+    expect(feedback.strengths.length + feedback.areasToGrow.length).toBeGreaterThan(0);
+    expect(feedback.questions.map((q) => q.question)).toEqual(report.questions.map((q) => q.question));
+    expect(feedback.questions[1]!.areasToGrow).toEqual(['This question was not answered.']);
+    expect(feedback.areasToGrow).toContain('1 of 2 questions were not answered.');
+    expect(res.body).not.toMatch(/"(score|overall|effectiveScore|weight)s?"/);
+    for (const n of [report.overall, report.questions[0]!.score]) expect(res.body).not.toContain(String(n));
+  });
+
+  it('cannot be released before the session is scored, and no other candidate can read it', async () => {
+    const pending = await completedSession(h, recruiter, { questions: [{ answer: 'Later.' }], complete: false });
+    const res = await call('POST', `/api/sessions/${pending.sessionId}/feedback/release`, 'recruiter');
+    expect([res.statusCode, code(res.body)]).toEqual([409, 'CONFLICT']);
+    t.tokens.set('other-candidate', pending.candidate);
+    const other = await call('GET', url(), 'other-candidate');
+    expect([other.statusCode, code(other.body)]).toEqual([404, 'NOT_FOUND']);
   });
 });

@@ -1,4 +1,12 @@
-import { ZAddLlmKeyBody, ZErrorBody, ZIdParams, ZLlmKey, ZOverrideScoreBody, ZSessionReport } from '@parley/contracts';
+import {
+  ZAddLlmKeyBody,
+  ZCandidateFeedback,
+  ZErrorBody,
+  ZIdParams,
+  ZLlmKey,
+  ZOverrideScoreBody,
+  ZSessionReport,
+} from '@parley/contracts';
 import { z } from 'zod';
 import type { HttpServer } from '../infra/http/http-server.ts';
 import type { ApiKeysService } from './keys/api-keys.service.ts';
@@ -39,6 +47,52 @@ export function registerScoringRoutes(app: HttpServer, s: { reports: ReportServi
       const html = renderReportHtml(await s.reports.report(req.actor, req.params.id));
       return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
     },
+  );
+  app.get(
+    '/api/sessions/:id/report.pdf',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'The recruiter report as PDF (printed on first request, then served from object storage)',
+        security,
+        params: ZIdParams,
+        response: { 200: z.any().describe('application/pdf'), ...errors },
+      },
+    },
+    async (req, reply) => {
+      const pdf = await s.reports.pdf(req.actor, req.params.id);
+      return reply
+        .type('application/pdf')
+        .header('cache-control', 'private, no-store')
+        .header('content-disposition', `inline; filename="report-${req.params.id}.pdf"`)
+        .send(pdf);
+    },
+  );
+  app.get(
+    '/api/sessions/:id/feedback',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: "The candidate's feedback, without scores: staff at any time, the candidate once released",
+        security,
+        params: ZIdParams,
+        response: { 200: ZCandidateFeedback, ...errors },
+      },
+    },
+    async (req) => s.reports.feedback(req.actor, req.params.id),
+  );
+  app.post(
+    '/api/sessions/:id/feedback/release',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'Release the feedback to the candidate (idempotent; audited)',
+        security,
+        params: ZIdParams,
+        response: { 200: ZCandidateFeedback, ...errors },
+      },
+    },
+    async (req) => s.reports.releaseFeedback(req.actor, req.params.id),
   );
   app.post(
     '/api/sessions/:id/scores/:scoreId/override',

@@ -36,7 +36,8 @@ export function renderReportHtml(report: TSessionReport): string {
   table { border-collapse: collapse; width: 100%; margin: 1mm 0 3mm; } th, td { text-align: left; vertical-align: top; padding: 1mm 2mm; border-bottom: 1px solid #e4e6ea; }
   th { font-size: 9pt; color: #5b6470; font-weight: 600; }
   blockquote { margin: 1mm 0; padding-left: 3mm; border-left: 2px solid #99a; color: #333; font-style: italic; }
-  .question { break-inside: avoid; } .grid { display: flex; gap: 8mm; } .grid > div { flex: 1; }
+  .grid { display: flex; gap: 8mm; } .grid > div { flex: 1; } .grid > .lead { flex: 0 0 38mm; }
+  h2, h3 { break-after: avoid; } tr, blockquote, svg { break-inside: avoid; }
   svg text { font: 8pt system-ui, sans-serif; fill: #5b6470; }
 </style>
 </head>
@@ -49,17 +50,9 @@ export function renderReportHtml(report: TSessionReport): string {
 
 <h2>Overall</h2>
 <div class="grid">
-  <div><div class="score">${fmt(report.effectiveOverall)}<span class="muted small"> / 5</span></div>
+  <div class="lead"><div class="score">${fmt(report.effectiveOverall)}<span class="muted small"> / 5</span></div>
   ${overridden ? `<div class="pill override">with overrides · originally ${fmt(report.overall)}</div>` : ''}</div>
-  <div><table>
-    <tr><th>Part</th><th>Score</th><th>Weight</th></tr>
-    ${(['answers', 'emotion', 'behavioral'] as const)
-      .map(
-        (k) =>
-          `<tr><td>${k}</td><td>${report.parts[k] === undefined ? '<span class="muted">absent</span>' : fmt(report.parts[k])}</td><td>${esc(report.weights[k])}</td></tr>`,
-      )
-      .join('')}
-  </table></div>
+  <div>${finalTable(report)}</div>
 </div>
 <div class="grid">
   <div><h3>Strengths</h3>${list(report.strengths)}</div>
@@ -87,6 +80,29 @@ ${renderEmotion(report)}
 `;
 }
 
+/** Technical, communication, emotion and overall with the weight each carried; absent parts say so. */
+function finalTable(report: TSessionReport): string {
+  const f = report.final;
+  if (!f) return '<p class="muted">Not scored yet.</p>';
+  const total = f.weights.technical + f.weights.communication + f.weights.emotion;
+  const row = (label: string, v: number | undefined, w: number, note = '') =>
+    `<tr><td>${label}</td><td>${v === undefined ? '<span class="muted">absent</span>' : fmt(v)}</td><td>${v === undefined || total === 0 ? '—' : pct(w / total)}</td><td class="muted small">${note}</td></tr>`;
+  const c = f.components;
+  const commNote = [
+    c.communicationCriteria === undefined ? '' : `communication criteria ${fmt(c.communicationCriteria)}`,
+    c.delivery === undefined ? '' : `delivery ${fmt(c.delivery)}`,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  return `<table>
+    <tr><th>Final score</th><th>Score</th><th>Share of overall</th><th>Made of</th></tr>
+    ${row('Technical', f.technical, f.weights.technical, `technical criteria: ${pct(c.technicalShare)} of the rubrics`)}
+    ${row('Communication', f.communication, f.weights.communication, esc(commNote))}
+    ${row('Emotion', f.emotion, f.weights.emotion, report.emotionPolicy === 'scored' ? '' : `not scored (policy ${esc(report.emotionPolicy)})`)}
+    <tr><td><b>Overall</b></td><td><b>${fmt(f.overall)}</b></td><td></td><td></td></tr>
+  </table>`;
+}
+
 function list(items: string[]): string {
   return items.length ? `<ul>${items.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>` : '<p class="muted">—</p>';
 }
@@ -104,7 +120,7 @@ ${
         .map(
           (
             c,
-          ) => `<tr${c.override ? ' class="override"' : ''}><td>${esc(c.name)}<div class="muted small">weight ${esc(c.weight)}</div></td>
+          ) => `<tr${c.override ? ' class="override"' : ''}><td>${esc(c.name)}<div class="muted small">${esc(c.area)} · weight ${esc(c.weight)}</div></td>
 <td>${fmt(c.effectiveScore)}${c.override ? `<div class="small">was ${fmt(c.score)}</div>` : ''}</td>
 <td>${c.evidence.map((e) => `<blockquote>“${esc(e)}”</blockquote>`).join('')}<div class="small">${esc(c.rationale)}</div>
 ${c.override ? `<div class="small"><b>Override:</b> ${esc(c.override.reason)} <span class="muted">(${esc(c.override.at)})</span></div>` : ''}</td></tr>`,
@@ -127,6 +143,7 @@ function renderEmotion(report: TSessionReport): string {
   <tr><th>Frames</th><th>Face present</th><th>Several faces</th><th>Looking away</th><th>Expression stability</th><th>Blinks / min</th></tr>
   <tr><td>${e.frames}</td><td>${pct(e.facePresent)}</td><td>${pct(e.severalFaces)}</td><td>${pct(e.lookingAway)}</td><td>${pct(e.expressionStability)}</td><td>${fmt(e.blinksPerMinute)}</td></tr>
 </table>
+<h3>Blinks and face presence over time</h3>
 ${timelineSvg(e)}
 <div class="small muted">Expressions: ${
     Object.entries(e.expressions)
@@ -155,15 +172,18 @@ function timelineSvg(e: NonNullable<TSessionReport['emotion']>): string {
   const n = e.timeline.length;
   if (n === 0) return '';
   const span = Math.max(1, e.timeline[n - 1]!.atMs);
-  const x = (ms: number) => pad.l + ((W - pad.l - pad.r) * ms) / span;
+  const barW = Math.max(2, (W - pad.l - pad.r) / Math.max(n, 1) - 2);
+  // Bars stay inside the plot: the last bucket starts `barW` before its right edge.
+  const x = (ms: number) => pad.l + ((W - pad.l - pad.r - barW) * ms) / span;
   const maxBlinks = Math.max(1, ...e.timeline.map((b) => b.blinks));
   const y = (v: number) => pad.t + (H - pad.t - pad.b) * (1 - v);
-  const barW = Math.max(2, (W - pad.l - pad.r) / Math.max(n, 1) - 2);
+  // The tallest bar reaches 80 % of the height, so the face-present line at 100 % stays visible above it.
+  const BAR_TOP = 0.8;
   const bars = e.timeline
-    .map(
-      (b) =>
-        `<rect x="${x(b.atMs).toFixed(1)}" y="${y(b.blinks / maxBlinks).toFixed(1)}" width="${barW.toFixed(1)}" height="${(y(0) - y(b.blinks / maxBlinks)).toFixed(1)}" fill="#9db4e0"/>`,
-    )
+    .map((b) => {
+      const top = y((BAR_TOP * b.blinks) / maxBlinks);
+      return `<rect x="${x(b.atMs).toFixed(1)}" y="${top.toFixed(1)}" width="${barW.toFixed(1)}" height="${(y(0) - top).toFixed(1)}" fill="#9db4e0"/>`;
+    })
     .join('');
   const line = e.timeline.map((b) => `${(x(b.atMs) + barW / 2).toFixed(1)},${y(b.facePresent).toFixed(1)}`).join(' ');
   return `<svg role="img" aria-label="Blinks and face presence over time" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">
@@ -171,7 +191,8 @@ function timelineSvg(e: NonNullable<TSessionReport['emotion']>): string {
 ${bars}
 <polyline points="${line}" fill="none" stroke="#2f6f3e" stroke-width="1.5"/>
 <text x="${pad.l}" y="${H - 6}">0:00</text><text x="${W - pad.r}" y="${H - 6}" text-anchor="end">${mmss(span)}</text>
-<text x="4" y="${pad.t + 8}">${maxBlinks}</text><text x="${W - pad.r + 4}" y="${pad.t + 8}">100 %</text>
+<text x="${pad.l - 4}" y="${y(BAR_TOP) + 3}" text-anchor="end">${maxBlinks}</text><text x="${pad.l - 4}" y="${y(0) + 3}" text-anchor="end">0</text>
+<text x="${W - pad.r + 4}" y="${y(1) + 3}">100 %</text><text x="${W - pad.r + 4}" y="${y(0) + 3}">0 %</text>
 <text x="${W / 2}" y="${H - 6}" text-anchor="middle">bars: blinks · line: face present</text>
 </svg>`;
 }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { simpleParser } from 'mailparser';
 import type { BrokerMessage, QueueSpec, Topology } from '../../infra/broker/broker.ts';
-import { MemoryBroker } from '../../infra/broker/memory-broker.ts';
+import { MemoryBroker, MemoryBrokerHub } from '../../infra/broker/memory-broker.ts';
 import { INTERVIEW_EVENTS_TOPOLOGY } from '../../infra/broker/topology.ts';
 import { organizations, users, type OrgSettings } from '../../infra/db/schema.ts';
 import { createTestDatabase } from '../../infra/db/testing.ts';
@@ -43,13 +43,20 @@ export interface ScoringHarness extends Harness {
   scored(sessionId: string, ms?: number): Promise<BrokerMessage>;
   scoredMessages(): BrokerMessage[];
   staff(orgId: string, role: 'admin' | 'recruiter'): Promise<StaffActor>;
+  /**
+   * Another process's connection to the same broker (queues, retries and dead letters are shared);
+   * closing it drops the connection: its unacked messages go back to the queue.
+   */
+  connect(): MemoryBroker;
 }
 
 export async function createScoringHarness(options: { orgSettings?: OrgSettings } = {}): Promise<ScoringHarness> {
   const database = await createTestDatabase();
   const dir = await mkdtemp(path.join(tmpdir(), 'parley-scoring-'));
   const storage = await createLocalStorage({ root: path.join(dir, 'objects'), masterKey: randomBytes(32) });
-  const broker = new MemoryBroker({ topology: FAST_TOPOLOGY });
+  const hub = new MemoryBrokerHub();
+  const broker = new MemoryBroker({ topology: FAST_TOPOLOGY, hub });
+  const connections: MemoryBroker[] = [];
   const mail = new OutboxMailer({ dir: path.join(dir, 'outbox'), from: 'Parley <no-reply@parley.test>' });
   const clock = new TestClock();
   const accounts = new TestCandidateAccounts(database);
@@ -118,6 +125,11 @@ export async function createScoringHarness(options: { orgSettings?: OrgSettings 
       return [...scored];
     },
     scoredMessages: () => [...scored],
+    connect() {
+      const connection = new MemoryBroker({ topology: FAST_TOPOLOGY, hub });
+      connections.push(connection);
+      return connection;
+    },
     scored(sessionId, ms = 30_000) {
       const already = scored.find((m) => (m.payload as { sessionId: string }).sessionId === sessionId);
       if (already) return Promise.resolve(already);
@@ -133,6 +145,7 @@ export async function createScoringHarness(options: { orgSettings?: OrgSettings 
       });
     },
     async close() {
+      for (const c of connections) await c.close();
       await recorder.close();
       await broker.close();
       await mail.close();
