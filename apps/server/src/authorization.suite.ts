@@ -234,6 +234,21 @@ const ROWS: Row[] = [
   { method: 'POST', url: (w) => `/api/invitations/${w.pendingInvitationId}/resend`, allowed: STAFF },
   { method: 'POST', url: (w) => `/api/invitations/${w.pendingInvitationId}/remind`, allowed: STAFF },
   { method: 'POST', url: (w) => `/api/invitations/${w.pendingInvitationId}/revoke`, allowed: STAFF },
+  { method: 'GET', url: (w) => `/api/sessions/${w.sessionId}/report`, allowed: STAFF },
+  { method: 'GET', url: (w) => `/api/sessions/${w.sessionId}/report/html`, allowed: STAFF },
+  { method: 'GET', url: (w) => `/api/sessions/${w.sessionId}/feedback`, allowed: ['candidate', 'recruiter', 'admin'] },
+  { method: 'POST', url: (w) => `/api/sessions/${w.sessionId}/feedback/release`, allowed: STAFF },
+  { method: 'GET', url: () => '/api/admin/llm-keys', allowed: ['admin'], list: true },
+  {
+    method: 'POST',
+    url: () => '/api/admin/llm-keys',
+    body: () => ({
+      provider: 'openai',
+      label: 'matrix',
+      key: `sk-test-${Math.random().toString(36).slice(2)}xxxxxxxxxxxx`,
+    }),
+    allowed: ['admin'],
+  },
   { method: 'POST', url: (w) => `/api/questions/${w.questionId}/archive`, allowed: STAFF },
   { method: 'POST', url: (w) => `/api/questions/${w.questionId}/restore`, allowed: STAFF },
   {
