@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -190,7 +191,12 @@ describe('an interview in a real browser, with a real face on the camera and rea
     const file = await download;
     const saved = path.join(ARTIFACTS, file.suggestedFilename());
     await file.saveAs(saved);
-    expect(file.suggestedFilename()).toMatch(/\.(pdf|html)$/);
+    expect(file.suggestedFilename()).toMatch(/\.pdf$/);
+    // The PDF is a real document with the score and the chart; its first page is rendered to PNG to look at.
+    const text = execFileSync('pdftotext', ['-layout', saved, '-'], { encoding: 'utf8' });
+    expect(text).toContain('Carl Candidate');
+    expect(text).toMatch(/Blinks and face presence over time/);
+    execFileSync('pdftoppm', ['-png', '-r', '60', '-f', '1', '-l', '2', saved, path.join(ARTIFACTS, '12-report-pdf')]);
   });
 
   it('4. a candidate who declines video analysis completes, and no frame is analysed or stored', async () => {

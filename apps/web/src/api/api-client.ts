@@ -428,6 +428,20 @@ export class ApiClient {
       body,
     });
   }
+  /** The report as a PDF file (printed by the server and kept in storage). */
+  async reportPdf(sessionId: string): Promise<Blob> {
+    const url = this.url(`/api/sessions/${enc(sessionId)}/report.pdf`);
+    const get = async (token: string) =>
+      this.fetchImpl(url, { headers: { accept: 'application/pdf', authorization: `Bearer ${token}` } }).catch(
+        (err: unknown) => {
+          throw new ApiError('NETWORK_ERROR', err instanceof Error ? err.message : String(err), 0);
+        },
+      );
+    let response = await get(await this.accessToken());
+    if (response.status === 401) response = await get(await this.accessToken({ force: true }));
+    if (!response.ok) throw errorFromResponse(response.status, await readJson(response));
+    return response.blob();
+  }
   /** The printable report page, as HTML text. */
   reportHtml(sessionId: string): Promise<string> {
     return this.request('GET', `/api/sessions/${enc(sessionId)}/report/html`, {

@@ -85,11 +85,11 @@ function Report({
 }) {
   const { api } = useStaff();
   const download = useAction(async () => {
-    const html = await api.reportHtml(report.sessionId);
-    const url = URL.createObjectURL(new Blob([html], { type: 'text/html' }));
+    const pdf = await api.reportPdf(report.sessionId);
+    const url = URL.createObjectURL(pdf);
     const a = document.createElement('a');
     a.href = url;
-    a.download = `parley-report-${report.candidate.name.replace(/[^\w-]+/g, '-')}.html`;
+    a.download = `parley-report-${report.candidate.name.replace(/[^\w-]+/g, '-')}.pdf`;
     document.body.append(a);
     a.click();
     a.remove();
@@ -130,7 +130,7 @@ function Report({
           <button type="button" className="secondary" onClick={() => download.run()} disabled={download.busy}>
             {download.busy ? 'Preparing…' : 'Download report'}
           </button>
-          <span className="muted">A printable page; print it to PDF from the browser.</span>
+          <span className="muted">PDF, with the timeline chart and how every score was made.</span>
         </div>
         {(report.strengths.length > 0 || report.gaps.length > 0) && (
           <div className="grid">
