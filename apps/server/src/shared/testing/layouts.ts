@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Broker } from '../../infra/broker/broker.ts';
 import type { Database } from '../../infra/db/database.ts';
 import { createTestDatabase } from '../../infra/db/testing.ts';
 import { MemoryCacheHub } from '../../infra/cache/memory-cache.ts';
@@ -12,6 +13,11 @@ export interface Deployment {
   api: ApiClient;
   outbox(): Promise<string[]>;
   close(): Promise<void>;
+  /** The test process's own handles on the deployment's database and broker, when not in-process. */
+  database?: Database;
+  broker?: Broker;
+  /** Options for WebSocket clients (a CA for a TLS entry point). */
+  wsOptions?: { ca?: string; servername?: string };
   /** Processes behind the entry point, by role, so tests can stop one. */
   processes: { role: string; server: TestServer }[];
 }

@@ -16,7 +16,10 @@ export interface ApiResponse<T = unknown> {
 
 /** A small JSON client over real HTTP, so the same tests run against one process or a split deployment. */
 export class ApiClient {
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    private readonly fetchImpl: typeof fetch = fetch,
+  ) {}
 
   async call<T = any>(
     method: string,
@@ -33,7 +36,7 @@ export class ApiClient {
       headers['content-type'] ??= 'application/json';
       body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     }
-    const res = await fetch(new URL(url, this.baseUrl), { method, headers, body });
+    const res = await this.fetchImpl(new URL(url, this.baseUrl), { method, headers, body });
     const text = await res.text();
     let parsed: unknown = text;
     if ((res.headers.get('content-type') ?? '').includes('json') && text) parsed = JSON.parse(text);
