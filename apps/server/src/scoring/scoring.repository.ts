@@ -191,9 +191,15 @@ export class ScoringRepository {
     return row !== undefined;
   }
 
+  /**
+   * The session's per-frame emotion rows from one source: the live stream when there is one
+   * (frames seen while answering), else the batch analysis of the recordings. Mixing both would
+   * count the same moments twice.
+   */
   async emotionFrames(orgId: string, sessionId: string): Promise<EmotionFrameRow[]> {
-    return this.database.primary
+    const rows = await this.database.primary
       .select({
+        source: emotionAnalysis.source,
         frameTs: emotionAnalysis.frameTs,
         faceDetected: emotionAnalysis.faceDetected,
         emotion: emotionAnalysis.emotion,
@@ -203,6 +209,8 @@ export class ScoringRepository {
       .from(emotionAnalysis)
       .where(and(eq(emotionAnalysis.orgId, orgId), eq(emotionAnalysis.sessionId, sessionId)))
       .orderBy(asc(emotionAnalysis.frameTs), asc(emotionAnalysis.frameSeq));
+    const live = rows.filter((r) => r.source === 'stream');
+    return (live.length > 0 ? live : rows).map(({ source: _source, ...row }) => row);
   }
 
   /** Sets a human override on one score; the original stays in `score`. */
