@@ -49,6 +49,9 @@ Commands:
   admin create --email <e-mail> --org <organisation> [--name <name>]
                      create an admin (and the organisation if new); the password is read
                      from a prompt, or from the first line of stdin when it is not a terminal
+  analyze <video> [--fps <n>] [--width <px>]
+                     batch emotion analysis of a local video: progress on stderr, then a
+                     summary (faces, blinks per minute, expression shares)
   jobs status        queue depths, consumers and dead letters of every queue
   jobs retry-dead [queue]
                      move dead-lettered messages back to their queue (every queue if none named)
@@ -134,6 +137,34 @@ const commands: Record<string, Command> = {
       throw error;
     } finally {
       await container.close();
+    }
+  },
+
+  async analyze(args) {
+    const { positionals, values } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { fps: { type: 'string' }, width: { type: 'string' } },
+    });
+    const file = positionals[0];
+    if (!file) {
+      process.stderr.write('parley analyze <video> [--fps <n>] [--width <px>]\n');
+      return 2;
+    }
+    const { analyzeVideoCommand } = await import('./workers/index.ts');
+    try {
+      await analyzeVideoCommand(file, {
+        out: process.stdout,
+        fps: values.fps ? Number(values.fps) : undefined,
+        width: values.width ? Number(values.width) : undefined,
+      });
+      return 0;
+    } catch (error) {
+      if (error instanceof AppError) {
+        process.stderr.write(`parley: ${error.code}: ${error.message}\n`);
+        return 1;
+      }
+      throw error;
     }
   },
 

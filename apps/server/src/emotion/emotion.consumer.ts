@@ -9,6 +9,8 @@ import type { Broker, BrokerMessage } from '../infra/broker/broker.ts';
 import type { Cache } from '../infra/cache/cache.ts';
 import type { Database } from '../infra/db/database.ts';
 import type { Logger } from '../infra/log.ts';
+import { traceHeaders } from '../infra/telemetry.ts';
+import type { EmotionSource } from '../infra/db/schema.ts';
 import type { Storage } from '../infra/storage/storage.ts';
 import { AppError } from '../shared/app-error.ts';
 import type { EmotionService } from './emotion.service.ts';
@@ -248,8 +250,9 @@ export async function startEmotionConsumer(deps: EmotionConsumerDeps): Promise<E
       const json = JSON.stringify(event);
       await cache.set(`emotion:${event.sessionId}:${event.capturedAt}`, json, CACHE_TTL_SECONDS);
       // Pub/sub reaches every realtime instance (a broker queue has competing consumers, so
-      // only one instance would get each update); at-most-once is fine for a live view.
-      await cache.publish(EMOTION_EVENTS.emotionAnalyzed, json);
+      // only one instance would get each update); at-most-once is fine for a live view. The trace
+      // context rides along (`traceparent`, absent when tracing is off; subscribers' schema drops it).
+      await cache.publish(EMOTION_EVENTS.emotionAnalyzed, JSON.stringify({ ...event, ...traceHeaders() }));
     }
   }
 
@@ -294,6 +297,37 @@ function toRow(
   result: FrameAnalysis,
   blinks: { inFrame: number; session: number },
 ): NewEmotionAnalysis {
+  return toEmotionRow(
+    {
+      sessionId: frame.sessionId,
+      answerId: frame.answerId ?? null,
+      source: 'stream',
+      seq: frame.seq,
+      frameId: frame.frameId,
+      capturedAt: frame.capturedAt,
+    },
+    result,
+    blinks,
+  );
+}
+
+/**
+ * The `emotion_analysis` row of one analysed frame (metadata layout v1), for the live consumer
+ * and for batch analysis of a recording alike.
+ */
+export function toEmotionRow(
+  frame: {
+    sessionId: string;
+    answerId: string | null;
+    source: EmotionSource;
+    seq: number;
+    frameId: string;
+    /** Epoch milliseconds. */
+    capturedAt: number;
+  },
+  result: FrameAnalysis,
+  blinks: { inFrame: number; session: number },
+): NewEmotionAnalysis {
   const face = result.ok ? result.faces[0] : undefined;
   const metadata: EmotionRowMetadata = {
     v: EMOTION_METADATA_VERSION,
@@ -328,8 +362,8 @@ function toRow(
   };
   return {
     sessionId: frame.sessionId,
-    answerId: frame.answerId ?? null,
-    source: 'stream',
+    answerId: frame.answerId,
+    source: frame.source,
     frameSeq: frame.seq,
     frameTs: new Date(frame.capturedAt),
     faceDetected: result.ok && result.facePresent,

@@ -31,6 +31,18 @@ export interface VideoAnalysisOptions {
   signal?: AbortSignal;
 }
 
+/** An encoded image (JPEG, PNG, WebP) and when it was captured. */
+export interface StillFrame {
+  bytes: Uint8Array;
+  timestampMs: number;
+}
+
+export interface FramesAnalysisOptions {
+  onProgress?: (p: { frames: number; timestampMs: number }) => void;
+  onFrame?: (frame: FrameAnalysis) => void;
+  signal?: AbortSignal;
+}
+
 export interface VideoAnalysis {
   frames: number;
   summary: SessionSummary;
@@ -90,6 +102,25 @@ export class EmotionService {
       throw e;
     }
     return { frames, summary: session.summary(), records: [...session.records] };
+  }
+
+  /**
+   * Batch mode over frames already cut (e.g. the JPEGs video processing stored), in time order,
+   * with face tracking from one frame to the next. A corrupt frame yields an error result.
+   */
+  async analyzeFrames(frames: AsyncIterable<StillFrame>, opts: FramesAnalysisOptions = {}): Promise<VideoAnalysis> {
+    const stream = this.analyzer.openStream();
+    const session = this.sessionOn(stream);
+    let count = 0;
+    for await (const f of frames) {
+      opts.signal?.throwIfAborted();
+      const result = await stream.analyze(f.bytes, f.timestampMs);
+      session.record(result);
+      count++;
+      opts.onFrame?.(result);
+      opts.onProgress?.({ frames: count, timestampMs: f.timestampMs });
+    }
+    return { frames: count, summary: session.summary(), records: [...session.records] };
   }
 
   close(): Promise<void> {

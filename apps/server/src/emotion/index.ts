@@ -8,7 +8,12 @@ import { EmotionService } from './emotion.service.ts';
 import type { SummaryOptions } from './session/session-aggregator.ts';
 
 export type * from './emotion.types.ts';
-export type { EmotionAnalysisRow } from './emotion.repository.ts';
+export {
+  EmotionRepository,
+  type AnalysisPermission,
+  type EmotionAnalysisRow,
+  type NewEmotionAnalysis,
+} from './emotion.repository.ts';
 export { EXPRESSIONS } from './pipeline/expression-classifier.ts';
 export {
   DEFAULT_ANALYZER_OPTIONS,
@@ -20,6 +25,8 @@ export {
 export {
   EmotionService,
   type EmotionSession,
+  type FramesAnalysisOptions,
+  type StillFrame,
   type VideoAnalysis,
   type VideoAnalysisOptions,
 } from './emotion.service.ts';
@@ -44,6 +51,7 @@ export { MODEL_SOURCES } from './inference/model-catalog.ts';
 export {
   startEmotionConsumer,
   toAnalyzedEvent,
+  toEmotionRow,
   DEFAULT_EMOTION_CONSUMER_OPTIONS,
   EMOTION_QUEUE,
   type EmotionConsumer,

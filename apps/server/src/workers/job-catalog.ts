@@ -1,7 +1,9 @@
+import type { EmotionService } from '../emotion/index.ts';
 import type { Broker } from '../infra/broker/broker.ts';
 import type { Database } from '../infra/db/database.ts';
 import type { Mailer } from '../infra/mail/mail.ts';
 import type { Storage } from '../infra/storage/storage.ts';
+import { analyzeRecordingJob } from './emotion-batch/analyze-recording.job.ts';
 import { emailJobs } from './email/notification-email.job.ts';
 import type { JobDefinition } from './job.ts';
 import { maintenanceJobs } from './retention/maintenance.jobs.ts';
@@ -14,6 +16,8 @@ export interface CatalogDeps {
   broker: Broker;
   mail: Mailer;
   retention: RetentionService;
+  /** The emotion models, loaded on the first batch analysis. */
+  emotion: () => Promise<EmotionService>;
   publicUrl: string;
   video?: Partial<VideoProcessingOptions>;
   clock?: () => Date;
@@ -22,7 +26,18 @@ export interface CatalogDeps {
 /** Every job the workers run, in one list: name, queue, payload schema, timeout, retries, DLQ, handler. */
 export function jobCatalog(deps: CatalogDeps): JobDefinition<never>[] {
   return [
-    processVideoJob({ database: deps.database, storage: deps.storage, options: deps.video }) as JobDefinition<never>,
+    processVideoJob({
+      database: deps.database,
+      storage: deps.storage,
+      broker: deps.broker,
+      options: deps.video,
+    }) as JobDefinition<never>,
+    analyzeRecordingJob({
+      database: deps.database,
+      storage: deps.storage,
+      emotion: deps.emotion,
+      clock: deps.clock,
+    }) as JobDefinition<never>,
     ...emailJobs({ database: deps.database, mail: deps.mail, publicUrl: deps.publicUrl, clock: deps.clock }),
     ...maintenanceJobs({ database: deps.database, broker: deps.broker, retention: deps.retention, clock: deps.clock }),
   ];

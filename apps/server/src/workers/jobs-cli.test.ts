@@ -34,6 +34,7 @@ describe('operator job commands', () => {
       'notification.email',
       'video.processing',
       'worker.maintenance',
+      'emotion.batch',
     ]);
     expect(status.queues.find((q) => q.queue === 'notification.email')).toMatchObject({ depth: 1, consumers: 0 });
     expect(status.totals).toEqual({ depth: 1, consumers: 0, deadLetters: 1 });

@@ -22,12 +22,32 @@ export const MAINTENANCE_QUEUE: QueueSpec = {
 };
 
 /**
- * The design's topology plus the workers' maintenance queue. The composition root declares this
- * one, so every process (and RabbitMQ) knows the maintenance queue and its dead-letter queue.
+ * Batch emotion analysis of a processed recording (`interview.video.processed`). A queue of its
+ * own rather than a step of `video.processing`: it needs the emotion models (≈ 300 MB, loaded
+ * once per process) and ≈ 15 ms CPU per frame, it can fail or be re-run (a model upgrade)
+ * without transcoding again, and a failure in it must not mark the recording itself failed.
+ */
+export const EMOTION_BATCH_QUEUE: QueueSpec = {
+  name: 'emotion.batch',
+  bindings: ['interview.video.processed'],
+  maxAttempts: 3,
+  backoffMs: 10_000,
+  maxBackoffMs: 120_000,
+};
+
+/**
+ * The design's topology plus the workers' maintenance and batch emotion queues. The composition
+ * root declares this one, so every process (and RabbitMQ) knows them and their dead-letter queues.
  */
 export const WORKER_TOPOLOGY: Topology = {
   exchange: INTERVIEW_EVENTS_TOPOLOGY.exchange,
-  queues: [...INTERVIEW_EVENTS_TOPOLOGY.queues.filter((q) => q.name !== MAINTENANCE_QUEUE.name), MAINTENANCE_QUEUE],
+  queues: [
+    ...INTERVIEW_EVENTS_TOPOLOGY.queues.filter(
+      (q) => q.name !== MAINTENANCE_QUEUE.name && q.name !== EMOTION_BATCH_QUEUE.name,
+    ),
+    MAINTENANCE_QUEUE,
+    EMOTION_BATCH_QUEUE,
+  ],
 };
 
 export function queueSpec(name: string): QueueSpec {

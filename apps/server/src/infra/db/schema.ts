@@ -733,3 +733,49 @@ export const storageOrphans = pgTable('storage_orphans', {
   key: text('key').primaryKey(),
   firstSeenAt: tz('first_seen_at').notNull().defaultNow(),
 });
+
+export const videoEmotionStatus = pgEnum('video_emotion_status', ['running', 'done', 'skipped', 'failed']);
+export type VideoEmotionStatus = (typeof videoEmotionStatus.enumValues)[number];
+
+/**
+ * Batch emotion analysis of one answer's recording (the frames video processing extracted), with
+ * its progress. One row per answer. Its `emotion_analysis` rows (source `video`) use frame
+ * sequence numbers `seq_slot × 1 000 000 + frame index`: a session has one sequence space per
+ * source, and each recorded answer takes its own slot of it.
+ */
+export const videoEmotionRuns = pgTable(
+  'video_emotion_runs',
+  {
+    id: id(),
+    orgId: orgId(),
+    sessionId: uuid('session_id')
+      .notNull()
+      .references(() => interviewSessions.id, { onDelete: 'cascade' }),
+    answerId: uuid('answer_id')
+      .notNull()
+      .references(() => answers.id, { onDelete: 'cascade' }),
+    /** The recording the frames came from; a new recording of the answer restarts the run. */
+    sourceKey: text('source_key').notNull(),
+    framesPrefix: text('frames_prefix').notNull(),
+    framesPerSecond: real('frames_per_second').notNull(),
+    seqSlot: integer('seq_slot').notNull(),
+    status: videoEmotionStatus('status').notNull().default('running'),
+    framesTotal: integer('frames_total').notNull().default(0),
+    framesDone: integer('frames_done').notNull().default(0),
+    /** The session summary of this recording (faces, blinks, expressions), once done. */
+    summary: jsonb('summary').$type<Record<string, unknown>>(),
+    /** Why the run was skipped (consent withdrawn, policy off) or failed. */
+    error: text('error'),
+    attempts: integer('attempts').notNull().default(0),
+    startedAt: tz('started_at'),
+    finishedAt: tz('finished_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('video_emotion_runs_answer_uq').on(t.answerId),
+    unique('video_emotion_runs_session_slot_uq').on(t.sessionId, t.seqSlot),
+    index('video_emotion_runs_org_status_idx').on(t.orgId, t.status),
+    check('video_emotion_runs_progress', sql`${t.framesDone} >= 0 AND ${t.framesDone} <= ${t.framesTotal}`),
+  ],
+);

@@ -5,8 +5,9 @@ import { answerMedia, answers, auditLog } from '../../infra/db/schema.ts';
 export type AnswerMediaRow = typeof answerMedia.$inferSelect;
 
 export interface ProcessedMedia {
-  videoKey: string;
-  posterKey: string;
+  /** Null for an audio-only recording, which has nothing to transcode. */
+  videoKey: string | null;
+  posterKey: string | null;
   audioKey: string | null;
   framesPrefix: string | null;
   frameCount: number;

@@ -2,11 +2,13 @@ import { ZVideoUploadedEvent, type TVideoUploadedEvent } from '@parley/contracts
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Broker } from '../../infra/broker/broker.ts';
 import type { Database } from '../../infra/db/database.ts';
 import type { Storage } from '../../infra/storage/storage.ts';
 import { isAppError } from '../../shared/app-error.ts';
 import { defineJob, PermanentJobError, type JobContext } from '../job.ts';
 import { markProcessed } from '../job-runner.ts';
+import { publishVideoProcessed } from '../emotion-batch/analyze-recording.job.ts';
 import { dlqOf, retryPolicyOf } from '../worker-topology.ts';
 import { AnswerMediaRepository, type ProcessedMedia } from './answer-media.repository.ts';
 import { isInputDamage, probe, runTool, TRUNCATED_INPUT } from './ffmpeg.ts';
@@ -22,7 +24,15 @@ export interface VideoProcessingOptions {
   tmpDir: string;
 }
 
-export const DEFAULT_VIDEO_OPTIONS: VideoProcessingOptions = { framesPerSecond: 2, frameHeight: 360, tmpDir: tmpdir() };
+/**
+ * 10 frames/s: blink counting needs it (at 2 frames/s most blinks fall between frames; see the
+ * emotion README, "Blinks: what frame rate is needed").
+ */
+export const DEFAULT_VIDEO_OPTIONS: VideoProcessingOptions = {
+  framesPerSecond: 10,
+  frameHeight: 360,
+  tmpDir: tmpdir(),
+};
 
 /** Where the derived files of a recording live: beside it, under its name without the extension. */
 export function derivedPrefix(sourceKey: string): string {
@@ -33,10 +43,13 @@ export function derivedPrefix(sourceKey: string): string {
  * `video.processing` ← `interview.video.uploaded`: the browser's WebM becomes an MP4 (H.264/AAC,
  * fast start), a poster JPEG, 16 kHz mono audio for transcription and, with consent, JPEG frames
  * for batch emotion analysis. A damaged or truncated upload is recorded as failed and not retried.
+ * Once committed it publishes `interview.video.processed` (again on a redelivery, in case the
+ * first attempt died between commit and publish; the consumers are idempotent).
  */
 export function processVideoJob(deps: {
   database: Database;
   storage: Storage;
+  broker: Broker;
   options?: Partial<VideoProcessingOptions>;
 }) {
   const options = { ...DEFAULT_VIDEO_OPTIONS, ...deps.options };
@@ -52,14 +65,14 @@ export function processVideoJob(deps: {
     idempotency:
       'natural key: one answer_media row per answer; a ready/failed row for the same source is left alone; ' +
       'results commit with a processed_messages mark',
-    handle: (event, ctx) => processVideo(event, ctx, { repo, storage: deps.storage, options }),
+    handle: (event, ctx) => processVideo(event, ctx, { repo, storage: deps.storage, broker: deps.broker, options }),
   });
 }
 
 async function processVideo(
   event: TVideoUploadedEvent,
   ctx: JobContext,
-  deps: { repo: AnswerMediaRepository; storage: Storage; options: VideoProcessingOptions },
+  deps: { repo: AnswerMediaRepository; storage: Storage; broker: Broker; options: VideoProcessingOptions },
 ): Promise<void> {
   const { repo, storage, options } = deps;
   const answer = await repo.findAnswer(event.orgId, event.answerId);
@@ -68,9 +81,20 @@ async function processVideo(
     ctx.logger.info({ answerId: event.answerId }, 'recording no longer belongs to the answer; nothing to do');
     return;
   }
+  const announce = (m: { framesPrefix: string | null; frameCount: number }) =>
+    publishVideoProcessed(deps.broker, {
+      orgId: event.orgId,
+      sessionId: answer.sessionId,
+      answerId: event.answerId,
+      sourceKey: event.storageKey,
+      framesPrefix: m.framesPrefix,
+      frameCount: m.frameCount,
+      framesPerSecond: options.framesPerSecond,
+    });
   const existing = await repo.find(event.orgId, event.answerId);
   if (existing && existing.sourceKey === event.storageKey && existing.status !== 'processing') {
     ctx.logger.info({ status: existing.status }, 'recording already processed');
+    if (existing.status === 'ready') await announce(existing);
     return;
   }
   await repo.begin({
@@ -95,6 +119,7 @@ async function processVideo(
       markProcessed(tx, VIDEO_QUEUE, ctx.messageId),
     );
     ctx.logger.info({ frameCount: media.frameCount, durationMs: media.durationMs, committed }, 'recording processed');
+    await announce(media);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -111,6 +136,38 @@ function permanentReason(err: unknown): string | null {
   return null;
 }
 
+/** An audio answer (the candidate recorded without a camera): only the 16 kHz WAV for transcription. */
+async function audioOnly(
+  event: TVideoUploadedEvent,
+  input: string,
+  work: string,
+  signal: AbortSignal,
+  storage: Storage,
+  durationMs: number | null,
+): Promise<ProcessedMedia> {
+  const audio = path.join(work, 'audio.wav');
+  const { stderr } = await runTool(
+    'ffmpeg',
+    ['-i', input, '-vn', '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', audio],
+    { signal },
+  );
+  if (TRUNCATED_INPUT.test(stderr)) {
+    throw new DamagedRecording(`The recording is truncated (${stderr.trim().split('\n')[0]})`);
+  }
+  const audioKey = `${derivedPrefix(event.storageKey)}audio.wav`;
+  await storage.put(audioKey, await readFile(audio), 'audio/wav');
+  return {
+    videoKey: null,
+    posterKey: null,
+    audioKey,
+    framesPrefix: null,
+    frameCount: 0,
+    durationMs,
+    width: null,
+    height: null,
+  };
+}
+
 async function transcode(
   event: TVideoUploadedEvent,
   work: string,
@@ -124,7 +181,7 @@ async function transcode(
 
   const source = await probe(input, signal);
   if (!source.video && !source.audio) throw new DamagedRecording('The recording has neither video nor audio');
-  if (!source.video) throw new DamagedRecording('The recording has no video stream');
+  if (!source.video) return audioOnly(event, input, work, signal, storage, source.durationMs ?? null);
 
   const mp4 = path.join(work, 'video.mp4');
   // Even dimensions for yuv420p; the audio track is optional (a muted microphone).

@@ -113,9 +113,9 @@ describe('video.processing', () => {
 
     const frames = await f.storage.list(media.framesPrefix!);
     expect(frames.length).toBe(media.frameCount);
-    // 2 frames per second of a 4-second recording.
-    expect(media.frameCount).toBeGreaterThanOrEqual(7);
-    expect(media.frameCount).toBeLessThanOrEqual(9);
+    // 10 frames per second of a 4-second recording.
+    expect(media.frameCount).toBeGreaterThanOrEqual(38);
+    expect(media.frameCount).toBeLessThanOrEqual(42);
 
     const [answer] = await f.database.primary.select().from(answers).where(eq(answers.id, event.answerId));
     expect(answer!.durationMs).toBe(media.durationMs);
