@@ -14,6 +14,7 @@ import type { Mailer } from './infra/mail/mail.ts';
 import { createMailer } from './infra/mail/index.ts';
 import { createStorage, loadOrCreateMasterKey } from './infra/storage/index.ts';
 import type { Storage } from './infra/storage/storage.ts';
+import { startTelemetry, traceBroker, traceDatabase, type Telemetry } from './infra/telemetry.ts';
 // The design's topology plus the workers' maintenance queue: every process declares the same one.
 import { WORKER_TOPOLOGY } from './workers/index.ts';
 
@@ -47,21 +48,28 @@ export class Container {
     readonly config: Config,
     readonly logger: Logger,
     readonly metrics: Metrics,
+    /** Tracing (a no-op without `OTEL_EXPORTER_OTLP_ENDPOINT`); shut down last, to export every span. */
+    readonly telemetry: Telemetry,
     private readonly adapters: Adapters,
   ) {}
 
   static async create(config: Config, overrides: ContainerOverrides = {}): Promise<Container> {
-    const logger = overrides.logger ?? createLogger({ level: config.server.logLevel, name: 'parley' });
+    const telemetry = await startTelemetry(config);
+    const logger =
+      overrides.logger ??
+      createLogger({ level: config.server.logLevel, name: 'parley', traceContext: telemetry.traceContext });
     const metrics = new Metrics({ roles: config.server.roles.join(',') });
     const needs = new Set(config.server.roles.flatMap((r) => ROLE_NEEDS[r]));
     const adapters: Adapters = {};
     try {
       if (needs.has('database')) {
-        adapters.database =
+        adapters.database = traceDatabase(
           overrides.database ??
-          (await createDatabase(config, {
-            onError: (err, pool) => logger.error({ err, pool }, 'database pool error'),
-          }));
+            (await createDatabase(config, {
+              onError: (err, pool) => logger.error({ err, pool }, 'database pool error'),
+            })),
+          telemetry,
+        );
         await adapters.database.migrate();
         metrics.observeDatabase(adapters.database);
       }
@@ -75,9 +83,13 @@ export class Container {
         );
       }
       if (needs.has('broker')) {
-        adapters.broker = await createBroker(config, WORKER_TOPOLOGY, {
-          onError: (err) => logger.error({ err }, 'broker error'),
-        });
+        adapters.broker = traceBroker(
+          await createBroker(config, WORKER_TOPOLOGY, {
+            onError: (err) => logger.error({ err }, 'broker error'),
+          }),
+          telemetry,
+          config.broker.kind,
+        );
         metrics.observeBroker(adapters.broker);
       }
       if (needs.has('storage')) {
@@ -92,9 +104,10 @@ export class Container {
       if (needs.has('mail')) adapters.mail = createMailer(config);
     } catch (error) {
       await closeAll(adapters, logger);
+      await telemetry.shutdown();
       throw error;
     }
-    return new Container(config, logger, metrics, adapters);
+    return new Container(config, logger, metrics, telemetry, adapters);
   }
 
   private readonly modules = new Map<string, Promise<unknown>>();
@@ -158,6 +171,7 @@ export class Container {
 
   async close(): Promise<void> {
     await closeAll(this.adapters, this.logger);
+    await this.telemetry.shutdown().catch((err: unknown) => this.logger.warn({ err }, 'telemetry shutdown failed'));
   }
 }
 

@@ -10,6 +10,7 @@ import {
 } from '@parley/contracts';
 import type { WebSocket, RawData } from 'ws';
 import type { Logger } from '../infra/log.ts';
+import { inSpan, SpanKind } from '../infra/telemetry.ts';
 import type { Actor, CandidateActor, StaffActor } from '../shared/actor.ts';
 import { AppError, isAppError } from '../shared/app-error.ts';
 import { ERROR_STATUS } from '../shared/error-map.ts';
@@ -330,8 +331,21 @@ export class Connection implements Subscriber {
       return;
     }
     this.inFlight++;
-    const work = this.ctx.intake
-      .accept(actor, { ...header, jpeg })
+    // Each frame starts its own trace (not a child of the long-lived upgrade request): intake →
+    // broker → emotion consumer → live push.
+    const work = inSpan(
+      'ws frame intake',
+      {
+        kind: SpanKind.SERVER,
+        root: true,
+        attributes: {
+          'parley.session_id': actor.sessionId,
+          'parley.frame.seq': header.seq,
+          'parley.frame.bytes': jpeg.length,
+        },
+      },
+      () => this.ctx.intake.accept(actor, { ...header, jpeg }),
+    )
       .then(
         ({ seq, duplicate }) => {
           metrics.framesAcked.inc({ duplicate: String(duplicate) });

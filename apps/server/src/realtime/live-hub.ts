@@ -8,6 +8,7 @@ import {
 } from '@parley/contracts';
 import type { Cache } from '../infra/cache/cache.ts';
 import type { Logger } from '../infra/log.ts';
+import { contextFrom, inSpan, SpanKind } from '../infra/telemetry.ts';
 import { requireSessionAccess, type CandidateActor, type StaffActor } from '../shared/actor.ts';
 import { AppError } from '../shared/app-error.ts';
 import type { SessionDirectory, SessionState } from './session-directory.ts';
@@ -153,7 +154,8 @@ export class LiveHub {
   }
 
   private onEmotion(json: string): void {
-    const parsed = ZEmotionAnalyzed.safeParse(parseJson(json));
+    const raw = parseJson(json);
+    const parsed = ZEmotionAnalyzed.safeParse(raw);
     if (!parsed.success) {
       this.logger.warn({ channel: EMOTION_EVENTS.emotionAnalyzed }, 'ignoring an invalid emotion result');
       return;
@@ -166,9 +168,24 @@ export class LiveHub {
     if (watched.recent.length > RECENT_ANALYSES) watched.recent.shift();
     const forStaff: TWsServerMessage = { type: 'emotion', sessionId: event.sessionId, result: event };
     const forCandidate = feedback(event);
-    for (const subscriber of watched.subscribers) {
-      subscriber.push(subscriber.actor.kind === 'staff' ? forStaff : forCandidate);
-    }
+    // The emotion consumer sends its trace context along (`traceparent`): the push joins the frame's trace.
+    inSpan(
+      'realtime push emotion',
+      {
+        kind: SpanKind.CONSUMER,
+        parent: contextFrom(raw),
+        attributes: {
+          'parley.session_id': event.sessionId,
+          'parley.analysis_id': event.analysisId,
+          'parley.subscribers': watched.subscribers.size,
+        },
+      },
+      () => {
+        for (const subscriber of watched.subscribers) {
+          subscriber.push(subscriber.actor.kind === 'staff' ? forStaff : forCandidate);
+        }
+      },
+    );
   }
 }
 

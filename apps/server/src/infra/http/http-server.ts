@@ -5,7 +5,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { ZHealth, ZReadiness, type TReadiness } from '@parley/contracts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type RawServerDefault,
+} from 'fastify';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -14,6 +19,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Actor } from '../../shared/actor.ts';
 import type { Logger } from '../log.ts';
+import { contextFrom, runInContext, SpanKind, SpanStatusCode, startSpan, type TraceScope } from '../telemetry.ts';
 import { installErrorHandling } from './error-handler.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -64,6 +70,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  traceRequests(app);
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
@@ -119,4 +126,56 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   });
 
   return app;
+}
+
+/**
+ * A SERVER span per request, continuing the caller's `traceparent` and active through every hook
+ * and the handler. The body parser resumes on the socket's async context, so `preValidation`
+ * re-enters the request's. A WebSocket upgrade never sends a response: its span ends when the
+ * handler takes the socket (101), or when the socket closes if the upgrade was refused.
+ */
+function traceRequests(app: HttpServer): void {
+  const scopes = new WeakMap<FastifyRequest, TraceScope>();
+  const finish = (request: FastifyRequest, statusCode: number | undefined, error?: string) => {
+    const span = scopes.get(request)?.span;
+    if (!span) return;
+    scopes.delete(request);
+    if (statusCode !== undefined) span.setAttribute('http.response.status_code', statusCode);
+    if (error !== undefined || (statusCode ?? 0) >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: error });
+    span.end();
+  };
+  app.addHook('onRequest', (request, _reply, done) => {
+    // The route template, never the raw path: paths can carry ids and tokens.
+    const route = request.routeOptions.url;
+    const scope = startSpan(route ? `${request.method} ${route}` : request.method, {
+      kind: SpanKind.SERVER,
+      parent: contextFrom(request.headers),
+      attributes: {
+        'http.request.method': request.method,
+        ...(route ? { 'http.route': route } : {}),
+        'client.address': request.ip,
+        'parley.request_id': request.id,
+      },
+    });
+    scopes.set(request, scope);
+    if (request.headers.upgrade) request.raw.socket.once('close', () => finish(request, undefined));
+    runInContext(scope.context, () => done());
+  });
+  app.addHook('preValidation', (request, _reply, done) => {
+    const scope = scopes.get(request);
+    if (scope) runInContext(scope.context, () => done());
+    else done();
+  });
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (request.headers.upgrade) finish(request, 101);
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    finish(request, reply.statusCode);
+    done();
+  });
+  app.addHook('onRequestAbort', (request, done) => {
+    finish(request, undefined, 'aborted');
+    done();
+  });
 }

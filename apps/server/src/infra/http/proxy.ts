@@ -3,6 +3,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../shared/app-error.ts';
+import { traceHeaders } from '../telemetry.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
 
 const HOP_BY_HOP = new Set([
@@ -25,6 +26,8 @@ function forwardHeaders(headers: IncomingHttpHeaders, request: FastifyRequest): 
   out['x-forwarded-for'] = [headers['x-forwarded-for'], request.ip].filter(Boolean).join(', ');
   out['x-forwarded-proto'] = request.protocol;
   out['x-request-id'] = request.id;
+  // The backend's request span continues the gateway's trace.
+  Object.assign(out, traceHeaders());
   return out;
 }
 
