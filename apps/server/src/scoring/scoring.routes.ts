@@ -1,7 +1,6 @@
 import {
   ZAddLlmKeyBody,
   ZCandidateFeedback,
-  ZErrorBody,
   ZIdParams,
   ZLlmKey,
   ZOverrideScoreBody,
@@ -9,12 +8,13 @@ import {
 } from '@parley/contracts';
 import { z } from 'zod';
 import type { HttpServer } from '../infra/http/http-server.ts';
+import { BEARER, ERROR_RESPONSES } from '../infra/http/route-schemas.ts';
 import type { ApiKeysService } from './keys/api-keys.service.ts';
 import { renderReportHtml } from './reports/render-report-html.ts';
 import type { ReportService } from './reports/report.service.ts';
 
-const errors = { 400: ZErrorBody, 401: ZErrorBody, 403: ZErrorBody, 404: ZErrorBody, 409: ZErrorBody, 503: ZErrorBody };
-const security = [{ bearer: [] }];
+const errors = ERROR_RESPONSES;
+const security = BEARER;
 const ZScoreParams = z.strictObject({ id: z.uuid(), scoreId: z.uuid() });
 
 /** HTTP routes of the scoring context. Services decide who may do what; routes only translate. */

@@ -3,17 +3,10 @@ import { requireAdmin, type Actor } from '../../shared/actor.ts';
 import { AppError } from '../../shared/app-error.ts';
 import type { ApiKeyRepository, ApiKeyRow } from './api-key.repository.ts';
 import type { SecretBox } from './secret-box.ts';
+import type { AuditEntry } from '../../accounts/index.ts';
 
 /** An audit row, as the accounts context writes it (`AccountsService.audit` fits). */
-export interface AuditEntry {
-  orgId: string;
-  actorId: string | null;
-  action: string;
-  targetType?: string;
-  targetId?: string;
-  ip?: string;
-  metadata?: Record<string, unknown>;
-}
+export type { AuditEntry };
 export type Audit = (entry: AuditEntry) => Promise<void>;
 
 /** Admins manage their organisation's LLM provider keys; every change is audited. */
