@@ -1,7 +1,7 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Database } from '../infra/db/database.ts';
+import { effectiveEmotionPolicy, videoAnalysisConsented } from '../shared/video-analysis.ts';
 import {
-  consents,
   emotionAnalysis,
   interviewSessions,
   organizations,
@@ -23,10 +23,6 @@ export interface AnalysisPermission {
   consented: boolean;
 }
 
-const POLICY_ORDER: EmotionPolicy[] = ['off', 'insights', 'scored'];
-const stricter = (a: EmotionPolicy, b: EmotionPolicy): EmotionPolicy =>
-  POLICY_ORDER[Math.min(POLICY_ORDER.indexOf(a), POLICY_ORDER.indexOf(b))] ?? 'off';
-
 /** The emotion context's tables. Every method takes the organisation id. */
 export class EmotionRepository {
   constructor(private readonly database: Database) {}
@@ -40,15 +36,11 @@ export class EmotionRepository {
       .where(and(eq(interviewSessions.orgId, orgId), eq(interviewSessions.id, sessionId)))
       .limit(1);
     if (!row) return { found: false, policy: 'off', consented: false };
-    const [consent] = await db
-      .select({ granted: consents.granted })
-      .from(consents)
-      .where(and(eq(consents.orgId, orgId), eq(consents.sessionId, sessionId), eq(consents.kind, 'video_analysis')))
-      .orderBy(desc(consents.recordedAt))
-      .limit(1);
-    const orgPolicy = row.orgSettings.emotionPolicy ?? 'insights';
-    const sessionPolicy = row.sessionSettings.emotionPolicy ?? orgPolicy;
-    return { found: true, policy: stricter(orgPolicy, sessionPolicy), consented: consent?.granted === true };
+    return {
+      found: true,
+      policy: effectiveEmotionPolicy(row.orgSettings.emotionPolicy, row.sessionSettings.emotionPolicy),
+      consented: await videoAnalysisConsented(db, orgId, sessionId),
+    };
   }
 
   /** The stored analysis of a frame, if any. Reads the primary (read-your-writes). */

@@ -1,12 +1,7 @@
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../infra/db/database.ts';
-import {
-  consents,
-  interviewSessions,
-  organizations,
-  type EmotionPolicy,
-  type SessionStatus,
-} from '../infra/db/schema.ts';
+import { effectiveEmotionPolicy, videoAnalysisConsented } from '../shared/video-analysis.ts';
+import { interviewSessions, organizations, type EmotionPolicy, type SessionStatus } from '../infra/db/schema.ts';
 
 /** What the realtime context needs to know about a session to authorise and route. */
 export interface SessionInfo {
@@ -33,10 +28,6 @@ export interface SessionDirectory {
   states(keys: readonly { orgId: string; sessionId: string }[]): Promise<SessionState[]>;
 }
 
-const POLICY_ORDER: readonly EmotionPolicy[] = ['off', 'insights', 'scored'];
-const stricter = (a: EmotionPolicy, b: EmotionPolicy): EmotionPolicy =>
-  POLICY_ORDER[Math.min(POLICY_ORDER.indexOf(a), POLICY_ORDER.indexOf(b))] ?? 'off';
-
 /**
  * Over the database, always on the primary: a consent given a moment ago over HTTP must be seen
  * by the next frame. The policy rule is the emotion consumer's, so a frame accepted here is one
@@ -62,21 +53,14 @@ export class DrizzleSessionDirectory implements SessionDirectory {
       .where(and(eq(interviewSessions.orgId, orgId), eq(interviewSessions.id, sessionId)))
       .limit(1);
     if (!row) return undefined;
-    const [consent] = await db
-      .select({ granted: consents.granted })
-      .from(consents)
-      .where(and(eq(consents.orgId, orgId), eq(consents.sessionId, sessionId), eq(consents.kind, 'video_analysis')))
-      .orderBy(desc(consents.recordedAt))
-      .limit(1);
-    const orgPolicy = row.orgSettings.emotionPolicy ?? 'insights';
     return {
       id: row.id,
       orgId: row.orgId,
       candidateId: row.candidateId,
       status: row.status,
       currentPosition: row.currentPosition,
-      videoAnalysisConsent: consent?.granted === true,
-      emotionPolicy: stricter(orgPolicy, row.sessionSettings.emotionPolicy ?? orgPolicy),
+      videoAnalysisConsent: await videoAnalysisConsented(db, orgId, sessionId),
+      emotionPolicy: effectiveEmotionPolicy(row.orgSettings.emotionPolicy, row.sessionSettings.emotionPolicy),
     };
   }
 
