@@ -199,6 +199,33 @@ describe('an interview in a real browser, with a real face on the camera and rea
     execFileSync('pdftoppm', ['-png', '-r', '60', '-f', '1', '-l', '2', saved, path.join(ARTIFACTS, '12-report-pdf')]);
   });
 
+  it('the recruiter releases feedback; the admin sets the organisation policy and adds a provider key', async () => {
+    const sessionId = await sessionIdOf(server, 'carl@example.com');
+    await recruiter.goto(`${server.url}/sessions/${sessionId}`);
+    await recruiter.getByRole('button', { name: 'Release feedback to the candidate' }).click();
+    await recruiter.getByTestId('feedback-released').waitFor();
+    const feedback = await server.api.call('GET', `/api/sessions/${sessionId}/feedback`, {
+      token: await staffToken(server),
+    });
+    expect(feedback.status).toBe(200);
+    expect(JSON.stringify(feedback.body)).not.toMatch(/"score"/);
+
+    await nav(recruiter, 'Organisation');
+    await recruiter.getByLabel('Sessions (days)').fill('180');
+    await recruiter.getByRole('button', { name: 'Save policies' }).click();
+    await recruiter.getByText('Saved. The change is in the audit log.').waitFor();
+    await shot(recruiter, '13-organisation');
+    const org = await server.api.call('GET', '/api/admin/organization', { token: await staffToken(server) });
+    expect(org.body.retentionDays).toBe(180);
+
+    await nav(recruiter, 'Provider keys');
+    await recruiter.getByLabel('API key').fill('sk-e2e-0123456789abcdef');
+    await recruiter.getByRole('button', { name: 'Add key' }).click();
+    await recruiter.getByRole('button', { name: /Delete key .*cdef/ }).waitFor();
+    expect(await recruiter.content()).not.toContain('sk-e2e-0123456789abcdef');
+    await shot(recruiter, '14-provider-keys');
+  });
+
   it('4. a candidate who declines video analysis completes, and no frame is analysed or stored', async () => {
     await nav(recruiter, 'Interviews');
     await recruiter.getByRole('link', { name: 'Backend engineer' }).click();

@@ -151,6 +151,13 @@ const ROWS: Row[] = [
   },
   { method: 'GET', url: () => '/api/users', allowed: ['admin'] },
   { method: 'GET', url: () => '/api/audit', allowed: ['admin'] },
+  { method: 'GET', url: () => '/api/admin/organization', allowed: ['admin'] },
+  {
+    method: 'PATCH',
+    url: () => '/api/admin/organization',
+    body: () => ({ retentionDays: 365 }),
+    allowed: ['admin'],
+  },
   {
     method: 'PATCH',
     url: (w) => `/api/users/${w.recruiterId}/role`,

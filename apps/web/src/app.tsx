@@ -4,6 +4,8 @@ import { humanMessage, type ApiError } from './api/errors.ts';
 import { JoinPage, SignInPage, SignUpPage } from './auth/auth-pages.tsx';
 import { StaffContext, type Staff } from './auth/staff-context.tsx';
 import { AuditPage } from './admin/audit-page.tsx';
+import { LlmKeysPage } from './admin/llm-keys-page.tsx';
+import { OrganizationPage } from './admin/organization-page.tsx';
 import { UsersPage } from './admin/users-page.tsx';
 import { TakePage } from './candidate/take-page.tsx';
 import { InterviewBuilderPage } from './recruiter/interview-builder-page.tsx';
@@ -37,6 +39,8 @@ const ROUTES: Route[] = [
   { path: '/questions/:id', render: (p) => <QuestionEditorPage id={p.id!} />, roles: STAFF },
   { path: '/admin/users', render: () => <UsersPage />, roles: ADMIN },
   { path: '/admin/audit', render: () => <AuditPage />, roles: ADMIN },
+  { path: '/admin/llm-keys', render: () => <LlmKeysPage />, roles: ADMIN },
+  { path: '/admin/organization', render: () => <OrganizationPage />, roles: ADMIN },
 ];
 
 const NAV: { to: string; label: string; roles: readonly TUser['role'][] }[] = [
@@ -44,6 +48,8 @@ const NAV: { to: string; label: string; roles: readonly TUser['role'][] }[] = [
   { to: '/interviews', label: 'Interviews', roles: STAFF },
   { to: '/questions', label: 'Question bank', roles: STAFF },
   { to: '/admin/users', label: 'Users', roles: ADMIN },
+  { to: '/admin/organization', label: 'Organisation', roles: ADMIN },
+  { to: '/admin/llm-keys', label: 'Provider keys', roles: ADMIN },
   { to: '/admin/audit', label: 'Audit log', roles: ADMIN },
 ];
 

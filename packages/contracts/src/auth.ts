@@ -69,3 +69,39 @@ export const ZAuditQuery = z.strictObject({
 });
 
 export const ZIdParams = z.strictObject({ id: z.uuid() });
+
+// ---------------------------------------------------------------------------------------------
+// Organisation policies (admin)
+
+/**
+ * Video (emotion) analysis for the whole organisation. `off`: none; `insights`: shown to
+ * recruiters, never scored; `scored`: weighted into the score. An interview may only narrow it.
+ * Same values as `ZEmotionPolicy` in interviews.ts, which imports this module and so cannot be
+ * imported here.
+ */
+export const ZOrgEmotionPolicy = z.enum(['off', 'insights', 'scored']);
+
+const ZRetentionDays = z.number().int().min(1).max(36_500);
+
+export const ZOrganization = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  emotionPolicy: ZOrgEmotionPolicy,
+  retentionDays: ZRetentionDays.describe('Whole sessions, their answers, scores and media are deleted after this'),
+  recordingRetentionDays: ZRetentionDays.nullable().describe(
+    'Answer recordings and derived media; null keeps them as long as the session',
+  ),
+  frameRetentionDays: ZRetentionDays.nullable().describe('Raw video frames; null means the default of 30 days'),
+});
+export type TOrganization = z.infer<typeof ZOrganization>;
+
+/** Only the fields sent change; `null` clears a shorter retention tier back to its default. */
+export const ZUpdateOrganizationBody = z
+  .strictObject({
+    emotionPolicy: ZOrgEmotionPolicy.optional(),
+    retentionDays: ZRetentionDays.optional(),
+    recordingRetentionDays: ZRetentionDays.nullable().optional(),
+    frameRetentionDays: ZRetentionDays.nullable().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'Send at least one setting to change' });
+export type TUpdateOrganizationBody = z.infer<typeof ZUpdateOrganizationBody>;

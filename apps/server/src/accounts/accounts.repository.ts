@@ -1,3 +1,4 @@
+import type { OrgSettings } from '../infra/db/schema.ts';
 import type { UserRole } from './token.service.ts';
 
 export interface UserRecord {
@@ -61,6 +62,9 @@ export interface AccountsRepository {
   countOrganizations(): Promise<number>;
   createOrganization(name: string): Promise<{ id: string; name: string }>;
   findOrganizationByName(name: string): Promise<{ id: string; name: string } | null>;
+  findOrganization(orgId: string): Promise<{ id: string; name: string; settings: OrgSettings } | null>;
+  /** Replaces the whole settings document (keys this context does not know are kept by the caller). */
+  updateOrganizationSettings(orgId: string, settings: OrgSettings): Promise<void>;
 
   createUser(user: {
     orgId: string;

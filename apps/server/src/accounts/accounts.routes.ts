@@ -5,10 +5,12 @@ import {
   ZChangeRoleBody,
   ZIdParams,
   ZInviteStaffBody,
+  ZOrganization,
   ZRefreshBody,
   ZSignInBody,
   ZSignUpBody,
   ZTokenPair,
+  ZUpdateOrganizationBody,
   ZUser,
 } from '@parley/contracts';
 import type { FastifyRequest } from 'fastify';
@@ -167,5 +169,30 @@ export function registerAccountsRoutes(http: HttpServer, accounts: AccountsServi
       });
       return { entries: entries.map((e) => ({ ...e, createdAt: e.createdAt.toISOString() })) };
     },
+  );
+  http.get(
+    '/api/admin/organization',
+    {
+      schema: {
+        tags,
+        summary: "The organisation's video analysis and retention policies (admin)",
+        security: bearer,
+        response: { 200: ZOrganization, ...errors },
+      },
+    },
+    async (req) => accounts.organization(actorOf(req)),
+  );
+  http.patch(
+    '/api/admin/organization',
+    {
+      schema: {
+        tags,
+        summary: "Change the organisation's policies; only the fields sent change (admin; audited)",
+        security: bearer,
+        body: ZUpdateOrganizationBody,
+        response: { 200: ZOrganization, ...errors },
+      },
+    },
+    async (req) => accounts.updateOrganization(actorOf(req), req.body),
   );
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Cache } from '../infra/cache/cache.ts';
+import type { EmotionPolicy, OrgSettings } from '../infra/db/schema.ts';
 import type { Mailer } from '../infra/mail/mail.ts';
 import type { Actor, StaffActor } from '../shared/actor.ts';
 import { requireAdmin, requireAuthenticated } from '../shared/actor.ts';
@@ -22,6 +23,31 @@ export interface PublicUser {
   name: string;
   role: UserRecord['role'];
   createdAt: string;
+}
+
+/** An organisation's policies as admins see and change them. */
+export interface OrganizationPolicies {
+  emotionPolicy: EmotionPolicy;
+  retentionDays: number;
+  /** Null: recordings live as long as the session. */
+  recordingRetentionDays: number | null;
+  /** Null: the retention job's default (30 days, never longer than recordings). */
+  frameRetentionDays: number | null;
+}
+
+const POLICY_KEYS = ['emotionPolicy', 'retentionDays', 'recordingRetentionDays', 'frameRetentionDays'] as const;
+const EMOTION_POLICIES: readonly EmotionPolicy[] = ['off', 'insights', 'scored'];
+const positiveInt = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : null);
+
+/** The stored settings read with the same defaults the workers and the emotion context apply. */
+function policiesOf(settings: OrgSettings): OrganizationPolicies {
+  const policy = settings.emotionPolicy;
+  return {
+    emotionPolicy: policy && EMOTION_POLICIES.includes(policy) ? policy : 'insights',
+    retentionDays: positiveInt(settings.retentionDays) ?? 365,
+    recordingRetentionDays: positiveInt(settings.recordingRetentionDays),
+    frameRetentionDays: positiveInt(settings.frameRetentionDays),
+  };
 }
 
 export interface AccountsSettings {
@@ -293,6 +319,59 @@ export class AccountsService {
     return this.repo.listAudit(actor.orgId, { ...filter, limit: Math.min(filter.limit ?? 100, 500) });
   }
 
+  async organization(actor: Actor): Promise<{ id: string; name: string } & OrganizationPolicies> {
+    requireAdmin(actor);
+    const org = await this.mustFindOrganization(actor.orgId);
+    return { id: org.id, name: org.name, ...policiesOf(org.settings) };
+  }
+
+  /**
+   * Changes the policies sent. A shorter retention tier may not outlive a longer one: the retention
+   * job would silently clamp it, so an admin asking for it is told instead.
+   */
+  async updateOrganization(
+    actor: Actor,
+    patch: Partial<OrganizationPolicies>,
+  ): Promise<{ id: string; name: string } & OrganizationPolicies> {
+    requireAdmin(actor);
+    const org = await this.mustFindOrganization(actor.orgId);
+    const before = policiesOf(org.settings);
+    const after: OrganizationPolicies = { ...before };
+    for (const key of POLICY_KEYS) {
+      if (patch[key] !== undefined) Object.assign(after, { [key]: patch[key] });
+    }
+    if (after.recordingRetentionDays !== null && after.recordingRetentionDays > after.retentionDays) {
+      throw new AppError('VALIDATION_FAILED', 'Recordings cannot be kept longer than their sessions');
+    }
+    const framesCap = after.recordingRetentionDays ?? after.retentionDays;
+    if (after.frameRetentionDays !== null && after.frameRetentionDays > framesCap) {
+      throw new AppError('VALIDATION_FAILED', 'Video frames cannot be kept longer than recordings and sessions');
+    }
+    const changed = POLICY_KEYS.filter((k) => before[k] !== after[k]);
+    if (changed.length > 0) {
+      // Keys other contexts keep in the same document survive; a cleared tier is removed.
+      const settings: OrgSettings = { ...org.settings };
+      for (const key of changed) {
+        if (after[key] === null) delete settings[key];
+        else Object.assign(settings, { [key]: after[key] });
+      }
+      await this.repo.updateOrganizationSettings(actor.orgId, settings);
+      await this.audit({
+        orgId: actor.orgId,
+        actorId: actor.userId,
+        action: 'organization.settings_changed',
+        targetType: 'organization',
+        targetId: actor.orgId,
+        ip: actor.ip,
+        metadata: {
+          from: Object.fromEntries(changed.map((k) => [k, before[k]])),
+          to: Object.fromEntries(changed.map((k) => [k, after[k]])),
+        },
+      });
+    }
+    return { id: org.id, name: org.name, ...after };
+  }
+
   /** Other contexts write audit rows through here (data export, deletion, key changes). */
   async audit(entry: AuditEntry): Promise<void> {
     await this.repo.insertAudit(entry);
@@ -360,6 +439,12 @@ export class AccountsService {
     const state = { epoch: user.tokenEpoch, disabled: user.disabledAt !== null };
     await this.cache.set(key, JSON.stringify(state), USER_CACHE_TTL);
     return state;
+  }
+
+  private async mustFindOrganization(orgId: string) {
+    const org = await this.repo.findOrganization(orgId);
+    if (!org) throw new AppError('NOT_FOUND', 'Organisation not found');
+    return org;
   }
 
   private async mustFindUser(orgId: string, userId: string): Promise<UserRecord> {

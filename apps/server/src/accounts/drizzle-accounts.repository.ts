@@ -1,6 +1,6 @@
 import { and, count, desc, eq, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { Database } from '../infra/db/database.ts';
-import { auditLog, invitations, organizations, refreshTokens, users } from '../infra/db/schema.ts';
+import { auditLog, invitations, organizations, refreshTokens, users, type OrgSettings } from '../infra/db/schema.ts';
 import type {
   AccountsRepository,
   AuditEntry,
@@ -73,6 +73,19 @@ export class DrizzleAccountsRepository implements AccountsRepository {
       .where(eq(organizations.name, name))
       .limit(1);
     return row ?? null;
+  }
+
+  async findOrganization(orgId: string): Promise<{ id: string; name: string; settings: OrgSettings } | null> {
+    const [row] = await this.primary
+      .select({ id: organizations.id, name: organizations.name, settings: organizations.settings })
+      .from(organizations)
+      .where(eq(organizations.id, orgId))
+      .limit(1);
+    return row ?? null;
+  }
+
+  async updateOrganizationSettings(orgId: string, settings: OrgSettings): Promise<void> {
+    await this.primary.update(organizations).set({ settings }).where(eq(organizations.id, orgId));
   }
 
   async createUser(user: Parameters<AccountsRepository['createUser']>[0]): Promise<UserRecord> {

@@ -1,5 +1,6 @@
 import { createAccountsModule } from '../accounts/index.ts';
 import type { Container } from '../container.ts';
+import { loadOrCreateKeyFile } from '../infra/storage/index.ts';
 import { createTranscriber } from '../infra/transcriber/index.ts';
 import { createInterviewsModule } from '../interviews/index.ts';
 import { createScoringModule } from '../scoring/index.ts';
@@ -32,7 +33,17 @@ export const interviewsOf = (container: Container) =>
 export const scoringOf = (container: Container) =>
   container.module('scoring', async () =>
     createScoringModule({
-      config: container.config,
+      // Provider keys are stored encrypted under SECRETS_KEY; embedded installs keep a generated
+      // one in DATA_DIR (every process of a split deployment must share the configured one).
+      config: {
+        ...container.config,
+        llm: {
+          ...container.config.llm,
+          secretsKey:
+            container.config.llm.secretsKey ??
+            (await loadOrCreateKeyFile(container.config.server.dataDir, 'secrets.key')).toString('hex'),
+        },
+      },
       database: container.database,
       broker: container.broker,
       storage: container.storage,

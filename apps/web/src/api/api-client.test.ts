@@ -265,6 +265,34 @@ describe('ApiClient', () => {
     expect((error as ApiError).retryable).toBe(false);
   });
 
+  it("answers null for the candidate's feedback until it is released, and the feedback after", async () => {
+    const sessionId = '33333333-3333-4333-8333-333333333333';
+    const url = `GET /api/sessions/${sessionId}/feedback`;
+    const notYet = client({
+      [url]: () => ({
+        status: 409,
+        body: { error: { code: 'CONFLICT', message: 'not yet', details: { reason: 'feedback_not_released' } } },
+      }),
+    });
+    await expect(notYet.api.releasedFeedback(sessionId)).resolves.toBeNull();
+
+    const otherConflict = client({
+      [url]: () => ({ status: 409, body: { error: { code: 'CONFLICT', message: 'x' } } }),
+    });
+    await expect(otherConflict.api.releasedFeedback(sessionId)).rejects.toMatchObject({ code: 'CONFLICT' });
+
+    const feedback = {
+      sessionId,
+      interviewTitle: 'Backend',
+      releasedAt: iso(NOW),
+      strengths: ['Clear structure'],
+      areasToGrow: ['Quantify impact'],
+      questions: [],
+    };
+    const released = client({ [url]: () => ({ status: 200, body: feedback }) });
+    await expect(released.api.releasedFeedback(sessionId)).resolves.toEqual(feedback);
+  });
+
   it('stores the candidate tokens from an accepted invitation', async () => {
     const { api, store } = client(
       {

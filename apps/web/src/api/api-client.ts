@@ -3,9 +3,12 @@ import {
   ZAcceptCandidateInvitationResponse,
   ZAnswer,
   ZAuditEntry,
+  ZCandidateFeedback,
   ZCandidateInvitation,
   ZInterview,
   ZInterviewSummary,
+  ZLlmKey,
+  ZOrganization,
   ZQuestion,
   ZQuestionVersion,
   ZSessionReport,
@@ -13,13 +16,17 @@ import {
   ZSessionView,
   ZTokenPair,
   ZUser,
+  type TAddLlmKeyBody,
   type TAnswer,
+  type TCandidateFeedback,
   type TCandidateInvitation,
   type TConsentBody,
   type TCreateInterviewBody,
   type TCreateQuestionBody,
   type TInterview,
   type TInviteCandidatesBody,
+  type TLlmKey,
+  type TOrganization,
   type TQuestion,
   type TQuestionVersion,
   type TSessionReport,
@@ -28,6 +35,7 @@ import {
   type TSessionView,
   type TTokenPair,
   type TUpdateInterviewBody,
+  type TUpdateOrganizationBody,
   type TUpdateQuestionBody,
   type TUser,
 } from '@parley/contracts';
@@ -261,6 +269,30 @@ export class ApiClient {
   }
 
   // ------------------------------------------------------------------------------------------
+  // Organisation (admin)
+
+  organization(): Promise<TOrganization> {
+    return this.request('GET', '/api/admin/organization', { parser: ZOrganization });
+  }
+  updateOrganization(body: TUpdateOrganizationBody): Promise<TOrganization> {
+    return this.request('PATCH', '/api/admin/organization', { parser: ZOrganization, body });
+  }
+
+  listLlmKeys(): Promise<TLlmKey[]> {
+    return this.request('GET', '/api/admin/llm-keys', { parser: listOf('keys', ZLlmKey) });
+  }
+  /** Fields with defaults on the server (label, priority, rate limit) may be left out. */
+  addLlmKey(body: Pick<TAddLlmKeyBody, 'provider' | 'key'> & Partial<TAddLlmKeyBody>): Promise<TLlmKey> {
+    return this.request('POST', '/api/admin/llm-keys', { parser: ZLlmKey, body });
+  }
+  setLlmKeyActive(id: string, active: boolean): Promise<TLlmKey> {
+    return this.request('POST', `/api/admin/llm-keys/${enc(id)}/${active ? 'enable' : 'disable'}`, { parser: ZLlmKey });
+  }
+  deleteLlmKey(id: string): Promise<void> {
+    return this.request('DELETE', `/api/admin/llm-keys/${enc(id)}`, { parser: ZNothing });
+  }
+
+  // ------------------------------------------------------------------------------------------
   // Question bank
 
   listQuestions(
@@ -427,6 +459,24 @@ export class ApiClient {
       parser: ZSessionReport,
       body,
     });
+  }
+  /** The candidate's feedback: staff see it at any time, the candidate once it is released. */
+  feedback(sessionId: string): Promise<TCandidateFeedback> {
+    return this.request('GET', `/api/sessions/${enc(sessionId)}/feedback`, { parser: ZCandidateFeedback });
+  }
+  /** The candidate's own feedback; null until a recruiter releases it (the server answers 409 until then). */
+  async releasedFeedback(sessionId: string): Promise<TCandidateFeedback | null> {
+    try {
+      return await this.feedback(sessionId);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409 && isRecord(err.details)) {
+        if (err.details.reason === 'feedback_not_released') return null;
+      }
+      throw err;
+    }
+  }
+  releaseFeedback(sessionId: string): Promise<TCandidateFeedback> {
+    return this.request('POST', `/api/sessions/${enc(sessionId)}/feedback/release`, { parser: ZCandidateFeedback });
   }
   /** The report as a PDF file (printed by the server and kept in storage). */
   async reportPdf(sessionId: string): Promise<Blob> {

@@ -1,4 +1,5 @@
 import type { TSessionView } from '@parley/contracts';
+import type { ApiClient } from '../api/api-client.ts';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError, SIGNED_OUT_CODES } from '../api/errors.ts';
 import type { RealtimeClient } from '../realtime/realtime-client.ts';
@@ -10,7 +11,7 @@ import {
   createRealtime,
   reconnectWhenOnline,
 } from '../services.ts';
-import { ErrorMessage, ErrorState, Loading, PageTitle, useAction } from '../ui/ui.tsx';
+import { AsyncView, ErrorMessage, ErrorState, Loading, PageTitle, useAction, useAsync } from '../ui/ui.tsx';
 import { DeviceCheck } from './device-check.tsx';
 import { FrameStreamer, stopStream } from './media.ts';
 import { NoticeStep } from './notice-step.tsx';
@@ -184,6 +185,7 @@ export function TakePage() {
             Your answers to “{v.title}” were submitted. You can close this page.
           </p>
           <p>The employer will review your interview and contact you about next steps.</p>
+          <Feedback api={api} sessionId={v.id} />
         </>
       )}
       {step === 'closed' && (
@@ -198,6 +200,44 @@ export function TakePage() {
         </>
       )}
     </main>
+  );
+}
+
+function Feedback({ api, sessionId }: { api: ApiClient; sessionId: string }) {
+  const feedback = useAsync(() => api.releasedFeedback(sessionId), [api, sessionId]);
+  return (
+    <section aria-labelledby="feedback-heading">
+      <h2 id="feedback-heading">Your feedback</h2>
+      <AsyncView value={feedback} label="your feedback">
+        {(f) =>
+          f === null ? (
+            <p className="muted">Your feedback is not available yet. Come back to this page later.</p>
+          ) : (
+            <>
+              <FeedbackList title="Strengths" items={f.strengths} empty="No particular strengths were noted." />
+              <FeedbackList title="Areas to grow" items={f.areasToGrow} empty="No particular areas were noted." />
+            </>
+          )
+        }
+      </AsyncView>
+    </section>
+  );
+}
+
+function FeedbackList({ title, items, empty }: { title: string; items: string[]; empty: string }) {
+  return (
+    <>
+      <h3>{title}</h3>
+      {items.length === 0 ? (
+        <p className="muted">{empty}</p>
+      ) : (
+        <ul>
+          {items.map((item, i) => (
+            <li key={i}>{item}</li>
+          ))}
+        </ul>
+      )}
+    </>
   );
 }
 

@@ -139,6 +139,7 @@ function Report({
           </div>
         )}
       </section>
+      <FeedbackRelease sessionId={report.sessionId} scored={report.status === 'scored'} />
       <section aria-labelledby="answers-heading">
         <h2 id="answers-heading">Answers</h2>
         {report.questions.length === 0 && <p className="muted">No questions.</p>}
@@ -390,6 +391,49 @@ function CriterionReport({
         </button>
       )}
     </div>
+  );
+}
+
+/**
+ * The candidate sees strengths and areas to grow (never scores) only after a recruiter releases
+ * them, which the server allows once the session is scored.
+ */
+function FeedbackRelease({ sessionId, scored }: { sessionId: string; scored: boolean }) {
+  const { api } = useStaff();
+  const feedback = useAsync(() => api.feedback(sessionId), [sessionId, scored]);
+  const release = useAction(async () => {
+    feedback.set(await api.releaseFeedback(sessionId));
+  });
+  const releasedAt = feedback.status === 'ok' ? feedback.data.releasedAt : null;
+  return (
+    <section aria-labelledby="feedback-heading">
+      <h2 id="feedback-heading">Candidate feedback</h2>
+      {releasedAt ? (
+        <p className="success" role="status" data-testid="feedback-released">
+          Released to the candidate on {formatDate(releasedAt)}. They see strengths and areas to grow, never scores.
+        </p>
+      ) : (
+        <>
+          <p className="muted" id="feedback-release-hint">
+            {scored
+              ? 'The candidate sees strengths and areas to grow, never scores, once you release them.'
+              : 'Feedback can be released once the session is scored.'}
+          </p>
+          <ErrorMessage error={release.error} />
+          <div className="actions">
+            <button
+              type="button"
+              onClick={() => release.run()}
+              disabled={!scored || release.busy || feedback.status === 'loading'}
+              aria-describedby="feedback-release-hint"
+            >
+              {release.busy ? 'Releasing…' : 'Release feedback to the candidate'}
+            </button>
+          </div>
+        </>
+      )}
+      {feedback.status === 'error' && <ErrorMessage error={feedback.error} />}
+    </section>
   );
 }
 

@@ -7,7 +7,7 @@ import type { Storage } from './storage.ts';
 export type { Storage, StoredObject } from './storage.ts';
 export { assertValidKey, assertValidPrefix, MAX_KEY_LENGTH } from './keys.ts';
 export { Envelope, parseMasterKey } from './envelope.ts';
-export { loadOrCreateMasterKey } from './master-key.ts';
+export { loadOrCreateKeyFile, loadOrCreateMasterKey } from './master-key.ts';
 export { LocalStorage, createLocalStorage } from './local-storage.ts';
 export { S3Storage, createS3Storage } from './s3-storage.ts';
 

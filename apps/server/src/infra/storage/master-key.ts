@@ -10,8 +10,16 @@ import { parseMasterKey } from './envelope.ts';
  * is written to a temporary file and hard-linked into place, which fails if another process won.
  */
 export async function loadOrCreateMasterKey(dataDir: string): Promise<Buffer> {
+  return loadOrCreateKeyFile(dataDir, 'storage-master.key');
+}
+
+/**
+ * A 32-byte secret kept in `<dataDir>/keys/<name>` (64 hex characters, mode 0600), created once
+ * on first use: the embedded default for keys a split deployment sets in its environment.
+ */
+export async function loadOrCreateKeyFile(dataDir: string, name: string): Promise<Buffer> {
   const dir = path.join(dataDir, 'keys');
-  const file = path.join(dir, 'storage-master.key');
+  const file = path.join(dir, name);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const existing = await readKey(file);
   if (existing) return existing;
@@ -32,7 +40,7 @@ export async function loadOrCreateMasterKey(dataDir: string): Promise<Buffer> {
     await rm(tmp, { force: true });
   }
   const key = await readKey(file);
-  if (!key) throw new Error(`Could not create the storage master key at ${file}`);
+  if (!key) throw new Error(`Could not create the key at ${file}`);
   return key;
 }
 
@@ -49,6 +57,6 @@ async function readKey(file: string): Promise<Buffer | undefined> {
   try {
     return parseMasterKey(text);
   } catch {
-    throw new Error(`${file} does not hold a storage master key (64 hex characters)`);
+    throw new Error(`${file} does not hold a 32-byte key (64 hex characters)`);
   }
 }
