@@ -258,6 +258,12 @@ export function interviewFlowSuite(name: string, layout: Layout, options: FlowOp
         expect(stats['notification.email']?.depth).toBe(1);
       }
       for (const q of await broker.stats()) expect(q.deadLetters, q.queue).toBe(0);
+      if (inProcess) {
+        // The process that ran every role measured its model inferences and its scoring.
+        const metrics = (await d.api.call('GET', '/metrics')).body as string;
+        expect(metrics).toMatch(/parley_model_inference_seconds_count\{[^}]*model="face-pipeline"[^}]*\} [1-9]/);
+        expect(metrics).toMatch(/parley_scoring_latency_seconds_count\{[^}]*provider="offline"[^}]*\} [1-9]/);
+      }
     }, 420_000);
   });
 }

@@ -1,3 +1,4 @@
+import type { Histogram } from 'prom-client';
 import {
   EMOTION_EVENTS,
   ZFrameCaptured,
@@ -73,6 +74,8 @@ export interface EmotionConsumerDeps {
    * realtime instance).
    */
   cache?: Cache;
+  /** The process's Prometheus series: time of one frame's analysis (all models of the pipeline). */
+  metrics?: { modelInferenceSeconds: Histogram<'model' | 'stage'> };
   options?: Partial<EmotionConsumerOptions>;
 }
 
@@ -215,7 +218,12 @@ export async function startEmotionConsumer(deps: EmotionConsumerDeps): Promise<E
     const step = await serialOn(state, async () => {
       const p = await prepared;
       if (p.kind !== 'analyse') return p;
+      const started = performance.now();
       const result = await state.faces.analyze(p.bytes, frame.capturedAt);
+      deps.metrics?.modelInferenceSeconds.observe(
+        { model: 'face-pipeline', stage: 'frame' },
+        (performance.now() - started) / 1000,
+      );
       const ear = result.ok && result.faces[0] && !result.wholeImageAsFace ? result.faces[0].eyes.meanEar : null;
       const inFrame = result.ok ? state.blinks.add({ t: frame.capturedAt, ear }) : 0;
       return { kind: 'analysed' as const, result, blinks: { inFrame, session: state.blinks.total } };

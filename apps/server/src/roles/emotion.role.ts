@@ -11,6 +11,7 @@ export const emotionRole: Role = {
       storage: container.storage,
       cache: container.cache,
       logger: container.logger,
+      metrics: container.metrics,
       service,
     });
     return {

@@ -49,6 +49,7 @@ export const scoringOf = (container: Container) =>
       storage: container.storage,
       cache: container.cache,
       logger: container.logger,
+      metrics: container.metrics,
       interviews: (await interviewsOf(container)).sessions,
       transcriber: await createTranscriber(container.config, {
         onUnavailable: (err) => container.logger.warn({ err }, 'speech-to-text unavailable; recordings need review'),

@@ -5,7 +5,7 @@ import type { AnswerAnalyzer } from './answer-analyzer.ts';
 import { createAnswerAnalyzer } from './create-answer-analyzer.ts';
 import { FailoverAnalyzer } from './failover-analyzer.ts';
 import type { ApiKeyRepository } from './keys/api-key.repository.ts';
-import { KeyRotatingLlm, type KeyRotationPolicy } from './keys/key-rotating-llm.ts';
+import { KeyRotatingLlm, type KeyRotatingLlmDeps, type KeyRotationPolicy } from './keys/key-rotating-llm.ts';
 import type { SecretBox } from './keys/secret-box.ts';
 import { AnthropicLlm } from './llm/anthropic-llm.ts';
 import { OpenAiLlm } from './llm/openai-llm.ts';
@@ -23,6 +23,7 @@ export interface AnalyzerSourceDeps {
   embedder?: SentenceEmbedder;
   policy?: Partial<KeyRotationPolicy>;
   clock?: () => Date;
+  onFailover?: KeyRotatingLlmDeps['onFailover'];
 }
 
 /**
@@ -65,6 +66,7 @@ export function createAnalyzerSource(deps: AnalyzerSourceDeps): (orgId: string) 
               client,
               clock: deps.clock,
               policy: deps.policy,
+              onFailover: deps.onFailover,
             }),
           ),
         );

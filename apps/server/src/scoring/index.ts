@@ -1,3 +1,4 @@
+import type { Counter, Histogram } from 'prom-client';
 /**
  * The scoring context: analysis of interview answers against rubrics by a hosted LLM (OpenAI,
  * Anthropic) or the offline scorer. This file is its only door.
@@ -92,6 +93,11 @@ export interface ScoringModuleDeps {
   renderPdf?: PdfRenderer;
   queue?: QueueSpec;
   clock?: () => Date;
+  /** The process's Prometheus series (`container.metrics`). */
+  metrics?: {
+    scoringLatencySeconds: Histogram<'provider' | 'outcome'>;
+    llmKeyFailovers: Counter<'provider' | 'reason'>;
+  };
 }
 
 export interface ScoringModule {
@@ -137,6 +143,7 @@ export function createScoringModule(deps: ScoringModuleDeps): ScoringModule {
         transcriber: deps.transcriber,
         interviews: deps.interviews,
         queue: deps.queue,
+        metrics: deps.metrics,
         analyzer:
           deps.analyzer ??
           createAnalyzerSource({
@@ -146,6 +153,7 @@ export function createScoringModule(deps: ScoringModuleDeps): ScoringModule {
             cache: deps.cache,
             logger: deps.logger,
             clock: deps.clock,
+            onFailover: (provider, reason) => deps.metrics?.llmKeyFailovers.inc({ provider, reason }),
           }),
       });
       await consumer;

@@ -1,3 +1,4 @@
+import type { Histogram } from 'prom-client';
 import {
   ZInterviewCompletedEvent,
   type TAnswerAnalysis,
@@ -46,6 +47,8 @@ export interface ScoringConsumerDeps {
   /** The queue's retry policy (from the topology by default); the last attempt hands the session back. */
   queue?: QueueSpec;
   prefetch?: number;
+  /** The process's Prometheus series: time to analyse one answer, by provider and outcome. */
+  metrics?: { scoringLatencySeconds: Histogram<'provider' | 'outcome'> };
 }
 
 export interface ScoringConsumer {
@@ -179,7 +182,21 @@ export class SessionScorer {
     }
     if (!transcript?.trim()) return notAnsweredRows(item, rubric, base);
 
-    const analysis = await analyzer.analyze({ question: qv.text, rubric, transcript });
+    const started = performance.now();
+    let analysis: TAnswerAnalysis;
+    try {
+      analysis = await analyzer.analyze({ question: qv.text, rubric, transcript });
+    } catch (error) {
+      this.deps.metrics?.scoringLatencySeconds.observe(
+        { provider: analyzer.provider, outcome: 'error' },
+        (performance.now() - started) / 1000,
+      );
+      throw error;
+    }
+    this.deps.metrics?.scoringLatencySeconds.observe(
+      { provider: analysis.provenance.provider, outcome: 'ok' },
+      (performance.now() - started) / 1000,
+    );
     const delivery = words.length ? deliveryFigures(words) : null;
     return analysisRows(item, rubric, analysis, base, {
       transcriptSource: source ?? 'unknown',

@@ -144,7 +144,7 @@ describe('loadOrCreateMasterKey', () => {
     await loadOrCreateMasterKey(dataDir);
     const file = path.join(dataDir, 'keys', 'storage-master.key');
     await writeFile(file, 'not hex');
-    await expect(loadOrCreateMasterKey(dataDir)).rejects.toThrow('does not hold a storage master key');
+    await expect(loadOrCreateMasterKey(dataDir)).rejects.toThrow('does not hold a 32-byte key');
     expect(await readFile(file, 'utf8')).toBe('not hex');
   });
 });

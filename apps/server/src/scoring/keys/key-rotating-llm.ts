@@ -33,6 +33,8 @@ export interface KeyRotatingLlmDeps {
   client: (key: { apiKey: string; model: string; baseUrl?: string }) => StructuredLlm;
   clock?: () => Date;
   policy?: Partial<KeyRotationPolicy>;
+  /** Told each time a key is given up for the next one (the key-failover counter). */
+  onFailover?: (provider: LlmProviderName, reason: LlmFailure['reason']) => void;
 }
 
 /** Reasons that say something about the key or the provider, not about our request. */
@@ -105,6 +107,7 @@ export class KeyRotatingLlm implements StructuredLlm {
   }
 
   async #cool(key: ApiKeyRow, failure: LlmFailure, message: string): Promise<void> {
+    this.#deps.onFailover?.(this.provider, failure.reason);
     const at = this.#clock();
     const n = key.consecutiveFailures + 1;
     const backoff = Math.min(this.#policy.backoffMs * 2 ** (n - 1), this.#policy.maxBackoffMs);

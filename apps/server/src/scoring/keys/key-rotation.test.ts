@@ -104,8 +104,10 @@ describe('key rotation against the local OpenAI protocol server', () => {
       priority: extra.priority ?? 0,
       rateLimitPerMin: extra.rateLimitPerMin ?? null,
     });
+  const failovers: string[] = [];
   const llm = () =>
     new KeyRotatingLlm({
+      onFailover: (provider, reason) => failovers.push(`${provider}:${reason}`),
       orgId: admin.orgId,
       provider: 'openai',
       model: 'gpt-4o-mini',
@@ -140,7 +142,9 @@ describe('key rotation against the local OpenAI protocol server', () => {
     await add(KEY.B);
     await add(KEY.C);
     byKey({ [KEY.A]: openAiError(401), [KEY.B]: openAiError(429, { 'retry-after': '60' }) });
+    failovers.length = 0;
     expect((await llm().generate(REQUEST)).value).toEqual({ colour: 'cccc' });
+    expect(failovers).toEqual(['openai:auth', 'openai:rate_limit']);
     const rows = await rowsById();
     expect(rows.get('bbbb')!.disabledUntil!.getTime()).toBe(h.clock.now().getTime() + 60_000);
     expect(rows.get('bbbb')!.lastError).toMatch(/^rate_limit 429/);
