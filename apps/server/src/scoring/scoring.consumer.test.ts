@@ -15,7 +15,8 @@ import { LlmAnswerAnalyzer } from './llm-answer-analyzer.ts';
 import { OFFLINE_SCORER_VERSION, OfflineAnswerAnalyzer } from './offline/offline-scorer.ts';
 import { UseLiteEmbedder } from './offline/sentence-embedder.ts';
 import { startScoringConsumer, type ScoringConsumer } from './scoring.consumer.ts';
-import { FakeLlmServer, openAiCompletion, openAiError } from './testing/fake-llm-server.ts';
+import { anthropicToolUse, FakeLlmServer, openAiCompletion, openAiError } from './testing/fake-llm-server.ts';
+import { AnthropicLlm } from './llm/anthropic-llm.ts';
 import {
   completedSession,
   createScoringHarness,
@@ -216,6 +217,50 @@ describe('scoring a completed session (offline scorer, embedded adapters)', () =
     expect(after.map((r) => [r.id, r.score]).sort()).toEqual(before.map((r) => [r.id, r.score]).sort());
     const ids = h.scoredMessages().filter((m) => (m.payload as { sessionId: string }).sessionId === sessionId);
     expect(new Set(ids.map((m) => m.messageId))).toEqual(new Set([`interview.scored:${sessionId}`]));
+  });
+});
+
+describe('each hosted provider scores a completed session, through its SDK and a local protocol server', () => {
+  const llm = new FakeLlmServer();
+  let baseUrl = '';
+  const value = {
+    criteria: [{ criterion: 'Clarity', score: 4, evidence: [], rationale: 'Near anchor 5.' }],
+    strengths: ['Structured'],
+    gaps: [],
+    followUpQuestion: 'What would you do differently?',
+  };
+  beforeAll(async () => {
+    baseUrl = await llm.start();
+  });
+  afterAll(() => llm.stop());
+
+  it.each([
+    [
+      'openai',
+      () =>
+        new OpenAiLlm({
+          apiKey: 'sk-test',
+          model: 'gpt-4o-mini',
+          baseUrl: `${baseUrl}/v1`,
+          timeoutMs: 5_000,
+          maxRetries: 0,
+        }),
+      () => openAiCompletion(value),
+    ],
+    [
+      'anthropic',
+      () => new AnthropicLlm({ apiKey: 'sk-ant-test', model: 'claude-test', baseUrl, timeoutMs: 5_000, maxRetries: 0 }),
+      () => anthropicToolUse('answer_analysis', value),
+    ],
+  ] as const)('%s', async (provider, client, reply) => {
+    llm.script(reply());
+    const { sessionId } = await completedSession(h, recruiter, {
+      questions: [{ answer: 'An answer with an example.' }],
+    });
+    await withConsumer({ analyzer: new LlmAnswerAnalyzer(client()) }, () => h.scored(sessionId));
+    expect(await statusOf(sessionId)).toBe('scored');
+    const answer = (await scoresOf(sessionId)).find((r) => r.kind === 'answer');
+    expect(answer).toMatchObject({ provider, promptVersion: 'answer-analysis/v1' });
   });
 });
 
