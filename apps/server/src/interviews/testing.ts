@@ -3,12 +3,12 @@
  * in-process broker and the outbox mailer (the embedded adapters), a clock the test moves, and
  * factories that make data through the real services.
  */
+import { newLinkTokens } from '../shared/testing/outbox.ts';
 import type { TCreateQuestionBody, TQuestionRubric, TTokenPair } from '@parley/contracts';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { simpleParser } from 'mailparser';
 import { MemoryBroker } from '../infra/broker/memory-broker.ts';
 import type { BrokerMessage } from '../infra/broker/broker.ts';
 import { INTERVIEW_EVENTS_TOPOLOGY } from '../infra/broker/topology.ts';
@@ -127,21 +127,7 @@ export async function createHarness(
         .returning({ id: users.id });
       return { orgId: org!.id, recruiter: { kind: 'staff', orgId: org!.id, userId: user!.id, role: 'recruiter' } };
     },
-    async newTokens(email) {
-      const files = (await readdir(mail.dir).catch(() => [] as string[])).filter((f) => f.endsWith('.eml')).sort();
-      const tokens: string[] = [];
-      for (const f of files) {
-        const parsed = await simpleParser(await readFile(path.join(mail.dir, f)));
-        const to = Array.isArray(parsed.to) ? parsed.to : parsed.to ? [parsed.to] : [];
-        if (!to.some((a) => a.value.some((v) => v.address === email))) continue;
-        const token = /#token=([A-Za-z0-9_-]+)/.exec(parsed.text ?? '')?.[1];
-        if (token && !seen.has(token)) {
-          seen.add(token);
-          tokens.push(token);
-        }
-      }
-      return tokens;
-    },
+    newTokens: (email) => newLinkTokens(mail.dir, email, seen),
     async published(queue) {
       // The in-process broker delivers on a later tick.
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -5,13 +5,13 @@
  * `interview.scored` lands). Unlike the interviews harness, nothing else consumes
  * `scoring.process`: the scoring consumer under test is its only consumer.
  */
+import { newLinkTokens } from '../../shared/testing/outbox.ts';
 import type { TEmotionPolicy, TQuestionRubric } from '@parley/contracts';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { simpleParser } from 'mailparser';
 import type { BrokerMessage, QueueSpec, Topology } from '../../infra/broker/broker.ts';
 import { MemoryBroker, MemoryBrokerHub } from '../../infra/broker/memory-broker.ts';
 import { INTERVIEW_EVENTS_TOPOLOGY } from '../../infra/broker/topology.ts';
@@ -106,21 +106,7 @@ export async function createScoringHarness(options: { orgSettings?: OrgSettings 
         .returning({ id: organizations.id });
       return { orgId: org!.id, recruiter: await staff(org!.id, 'recruiter') };
     },
-    async newTokens(email) {
-      const files = (await readdir(mail.dir).catch(() => [] as string[])).filter((f) => f.endsWith('.eml')).sort();
-      const tokens: string[] = [];
-      for (const f of files) {
-        const parsed = await simpleParser(await readFile(path.join(mail.dir, f)));
-        const to = Array.isArray(parsed.to) ? parsed.to : parsed.to ? [parsed.to] : [];
-        if (!to.some((a) => a.value.some((v) => v.address === email))) continue;
-        const token = /#token=([A-Za-z0-9_-]+)/.exec(parsed.text ?? '')?.[1];
-        if (token && !seen.has(token)) {
-          seen.add(token);
-          tokens.push(token);
-        }
-      }
-      return tokens;
-    },
+    newTokens: (email) => newLinkTokens(mail.dir, email, seen),
     async published() {
       return [...scored];
     },

@@ -1,11 +1,11 @@
+import { outboxTexts } from './outbox.ts';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { simpleParser } from 'mailparser';
 import https from 'node:https';
 import { loadConfig } from '../../config.ts';
 import { createBroker } from '../../infra/broker/index.ts';
@@ -244,16 +244,7 @@ http {
       broker: inspection.broker,
       processes: [],
       wsOptions: { ca, servername: 'localhost' },
-      async outbox() {
-        const names = (await readdir(outboxDir).catch(() => [] as string[])).filter((n) => n.endsWith('.eml')).sort();
-        return Promise.all(
-          names.map(async (n) => {
-            const mail = await simpleParser(await readFile(path.join(outboxDir, n)));
-            const to = [mail.to ?? []].flat().map((a) => a.text);
-            return `To: ${to.join(', ')}\nSubject: ${mail.subject ?? ''}\n\n${mail.text ?? ''}`;
-          }),
-        );
-      },
+      outbox: () => outboxTexts(outboxDir),
       running: (role) =>
         processes.filter((p) => p.role === role && p.child.exitCode === null && p.child.signalCode === null).length,
       async kill(role, index = 0) {

@@ -1,7 +1,7 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { outboxTexts } from './outbox.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { simpleParser } from 'mailparser';
 import { loadConfig, type Config } from '../../config.ts';
 import type { Database } from '../../infra/db/database.ts';
 import { createTestDatabase } from '../../infra/db/testing.ts';
@@ -83,16 +83,7 @@ export async function startTestServer(
     config,
     dataDir,
     api: new ApiClient(server.url),
-    async outbox() {
-      const names = (await readdir(outboxDir).catch(() => [] as string[])).filter((n) => n.endsWith('.eml')).sort();
-      return Promise.all(
-        names.map(async (n) => {
-          const mail = await simpleParser(await readFile(path.join(outboxDir, n)));
-          const to = [mail.to ?? []].flat().map((a) => a.text);
-          return `To: ${to.join(', ')}\nSubject: ${mail.subject ?? ''}\n\n${mail.text ?? ''}`;
-        }),
-      );
-    },
+    outbox: () => outboxTexts(outboxDir),
     async close() {
       await server.stop();
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
