@@ -114,50 +114,28 @@ function PoliciesForm({
           Data older than this is deleted every night. A shorter kind of data cannot be kept longer than sessions.
         </p>
         <div className="grid">
-          <Field
+          <DaysField
             label="Sessions (days)"
             hint="Answers, scores, reports and all their media"
             error={errors.retentionDays}
-          >
-            {(p) => (
-              <input
-                {...p}
-                type="number"
-                required
-                min={1}
-                max={36500}
-                step={1}
-                value={sessions}
-                onChange={(e) => setSessions(e.target.value)}
-              />
-            )}
-          </Field>
-          <Field label="Recordings (days)" hint="Empty: as long as the session" error={errors.recordingRetentionDays}>
-            {(p) => (
-              <input
-                {...p}
-                type="number"
-                min={1}
-                max={36500}
-                step={1}
-                value={recordings}
-                onChange={(e) => setRecordings(e.target.value)}
-              />
-            )}
-          </Field>
-          <Field label="Video frames (days)" hint="Empty: 30 days" error={errors.frameRetentionDays}>
-            {(p) => (
-              <input
-                {...p}
-                type="number"
-                min={1}
-                max={36500}
-                step={1}
-                value={frames}
-                onChange={(e) => setFrames(e.target.value)}
-              />
-            )}
-          </Field>
+            required
+            value={sessions}
+            onChange={setSessions}
+          />
+          <DaysField
+            label="Recordings (days)"
+            hint="Empty: as long as the session"
+            error={errors.recordingRetentionDays}
+            value={recordings}
+            onChange={setRecordings}
+          />
+          <DaysField
+            label="Video frames (days)"
+            hint="Empty: 30 days"
+            error={errors.frameRetentionDays}
+            value={frames}
+            onChange={setFrames}
+          />
         </div>
       </fieldset>
       <ErrorMessage error={submit.error} />
@@ -170,5 +148,32 @@ function PoliciesForm({
         {submit.busy ? 'Saving…' : 'Save policies'}
       </button>
     </form>
+  );
+}
+
+/** A whole number of days, 1 to 100 years. */
+function DaysField(props: {
+  label: string;
+  hint: string;
+  error: string | undefined;
+  required?: boolean;
+  value: string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <Field label={props.label} hint={props.hint} error={props.error}>
+      {(p) => (
+        <input
+          {...p}
+          type="number"
+          required={props.required}
+          min={1}
+          max={36500}
+          step={1}
+          value={props.value}
+          onChange={(e) => props.onChange(e.target.value)}
+        />
+      )}
+    </Field>
   );
 }
