@@ -12,6 +12,10 @@
  *   iris + emotion, cacheSensitivity 0, everything else off.
  * fps_per_core = frames / CPU seconds of the process (user + system), so extra threads count;
  * p50/p95 are wall milliseconds per frame; rss_mb is the child's peak RSS.
+ * `--rounds N` (default 2) runs the three pipelines N times in turn (baseline, ours, ours
+ * stateless, then the reverse order, …) and pools each pipeline's rounds: on a shared machine the load drifts,
+ * and one pipeline measured in a quiet minute against another in a busy one is not a fair ratio.
+ * Each round's figures are printed; the spread between rounds shows how much the load moved.
  * The last stdout line is one JSON object.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -38,6 +42,8 @@ interface RunResult {
   rssMb: number;
   facesPerFrame: number;
   detectorRuns?: number;
+  /** Wall milliseconds of every frame (pooled over rounds for the percentiles). */
+  ms: number[];
 }
 
 function extractFrames(perClip: number): { dir: string } {
@@ -101,6 +107,7 @@ async function timeFrames(
     p95: pct(ms, 0.95),
     rssMb: process.resourceUsage().maxRSS / 1024,
     facesPerFrame: faces / frames.length,
+    ms,
   };
 }
 
@@ -192,34 +199,45 @@ async function child(which: string, listFile: string): Promise<void> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { frames: { type: 'string', default: '60' }, child: { type: 'string' }, list: { type: 'string' } },
+    options: {
+      frames: { type: 'string', default: '60' },
+      rounds: { type: 'string', default: '2' },
+      child: { type: 'string' },
+      list: { type: 'string' },
+    },
   });
   if (values.child) return child(values.child, values.list as string);
   const { dir } = extractFrames(Number(values.frames));
   const list = join(dir, 'frames.txt');
   execFileSync('sh', ['-c', `ls ${dir}/*.jpg > ${list}`]);
-  const results: Record<string, RunResult> = {};
+  const runs: Record<string, RunResult[]> = { baseline: [], tracked: [], stateless: [] };
+  const rounds = Number(values.rounds);
   try {
-    for (const which of ['baseline', 'tracked', 'stateless']) {
-      const p = spawnSync(
-        process.execPath,
-        ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', which, '--list', list],
-        {
-          encoding: 'utf8',
-          maxBuffer: 1 << 26,
-        },
-      );
-      const last = p.stdout.trim().split('\n').pop() ?? '';
-      if (p.status !== 0) throw new Error(`${which} run failed: ${p.stderr.slice(-2000)}`);
-      const r = JSON.parse(last) as RunResult;
-      results[which] = r;
-      console.log(
-        `${r.name.padEnd(22)} frames ${r.frames}  fps/core ${(r.frames / r.cpuSeconds).toFixed(1)}  wall fps ${(r.frames / r.wallSeconds).toFixed(1)}  p50 ${r.p50.toFixed(1)} ms  p95 ${r.p95.toFixed(1)} ms  rss ${r.rssMb.toFixed(0)} MB  faces/frame ${r.facesPerFrame.toFixed(2)}${r.detectorRuns !== undefined ? `  detector runs ${r.detectorRuns}` : ''}`,
-      );
+    for (let round = 1; round <= rounds; round++) {
+      // Every other round in reverse order, so a steady drift in load falls on both sides alike.
+      const order = ['baseline', 'tracked', 'stateless'];
+      for (const which of round % 2 === 1 ? order : order.reverse()) {
+        const p = spawnSync(
+          process.execPath,
+          ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', which, '--list', list],
+          {
+            encoding: 'utf8',
+            maxBuffer: 1 << 26,
+          },
+        );
+        const last = p.stdout.trim().split('\n').pop() ?? '';
+        if (p.status !== 0) throw new Error(`${which} run failed: ${p.stderr.slice(-2000)}`);
+        const r = JSON.parse(last) as RunResult;
+        runs[which]?.push(r);
+        console.log(
+          `round ${round}  ${r.name.padEnd(22)} frames ${r.frames}  fps/core ${(r.frames / r.cpuSeconds).toFixed(1)}  wall fps ${(r.frames / r.wallSeconds).toFixed(1)}  p50 ${r.p50.toFixed(1)} ms  p95 ${r.p95.toFixed(1)} ms  rss ${r.rssMb.toFixed(0)} MB  faces/frame ${r.facesPerFrame.toFixed(2)}${r.detectorRuns !== undefined ? `  detector runs ${r.detectorRuns}` : ''}`,
+        );
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  const results = Object.fromEntries(Object.entries(runs).map(([k, rs]) => [k, pool(rs)]));
   const ours = results.tracked as RunResult;
   const base = results.baseline as RunResult;
   const stateless = results.stateless as RunResult;
@@ -227,7 +245,7 @@ async function main(): Promise<void> {
   const baseFps = base.frames / base.cpuSeconds;
   console.log(
     JSON.stringify({
-      frames: ours.frames,
+      frames: ours.frames / rounds,
       fps_per_core: Number(fps.toFixed(1)),
       baseline_fps_per_core: Number(baseFps.toFixed(1)),
       ratio: Number((fps / baseFps).toFixed(2)),
@@ -246,8 +264,32 @@ async function main(): Promise<void> {
         rss_mb: Math.round(stateless.rssMb),
       },
       detector_runs: ours.detectorRuns,
+      rounds,
+      ratio_per_round: runs.tracked?.map((r, i) => {
+        const b = runs.baseline?.[i] as RunResult;
+        return Number((r.frames / r.cpuSeconds / (b.frames / b.cpuSeconds)).toFixed(2));
+      }),
     }),
   );
+}
+
+/** One pipeline's rounds as one run: frames and CPU seconds summed, percentiles over every frame. */
+function pool(rs: RunResult[]): RunResult {
+  const first = rs[0] as RunResult;
+  const ms = rs.flatMap((r) => r.ms).sort((a, b) => a - b);
+  const frames = rs.reduce((s, r) => s + r.frames, 0);
+  return {
+    name: first.name,
+    frames,
+    cpuSeconds: rs.reduce((s, r) => s + r.cpuSeconds, 0),
+    wallSeconds: rs.reduce((s, r) => s + r.wallSeconds, 0),
+    p50: pct(ms, 0.5),
+    p95: pct(ms, 0.95),
+    rssMb: Math.max(...rs.map((r) => r.rssMb)),
+    facesPerFrame: rs.reduce((s, r) => s + r.facesPerFrame * r.frames, 0) / frames,
+    detectorRuns: first.detectorRuns,
+    ms,
+  };
 }
 
 main().catch((e: unknown) => {

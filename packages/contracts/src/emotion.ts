@@ -55,7 +55,10 @@ export const ZEmotionAnalyzed = z.object({
   /** Mean eye aspect ratio of the main face (≈0.4 open, < 0.25 closed). */
   ear: z.number().nullable(),
   blinksInFrame: z.int().min(0).describe('Blinks that ended with this frame'),
-  sessionBlinks: z.int().min(0).describe('Blinks counted in this session so far (by this consumer)'),
+  sessionBlinks: z
+    .int()
+    .min(0)
+    .describe('Blinks counted in this session so far (by every consumer: the count’s state is shared in the cache)'),
   headPose: ZHeadPose.nullable(),
   gazeAway: z.boolean().nullable(),
   qualityOk: z.boolean().nullable(),

@@ -22,7 +22,7 @@ import {
   type EmotionAnalysisRow,
   type NewEmotionAnalysis,
 } from './emotion.repository.ts';
-import { LiveBlinkCounter, type LiveBlinkOptions } from './session/live-blink-counter.ts';
+import { SharedBlinkCounter, type SharedBlinkOptions } from './session/shared-blink-counter.ts';
 
 /** The queue this consumer reads (bound to `interview.frame.captured`). */
 export const EMOTION_QUEUE = 'emotion.analysis';
@@ -41,13 +41,14 @@ export interface EmotionConsumerOptions {
    * storage reads and database writes overlap with inference.
    */
   prefetch: number;
-  /** A session's tracking and blink state is dropped after this long without a frame. */
+  /** A session's face tracking is dropped after this long without a frame. */
   sessionIdleMs: number;
   /** At most this many sessions are tracked; the least recently seen is dropped first. */
   maxSessions: number;
   /** How long a session's consent and policy answer is reused before it is read again. */
   permissionTtlMs: number;
-  blink: Partial<LiveBlinkOptions>;
+  /** Blink counting; its per-session state lives in the cache, shared by every consumer. */
+  blink: Partial<SharedBlinkOptions>;
   /** Injected clock for the idle and permission timers (tests); defaults to Date.now. */
   now: () => number;
 }
@@ -69,11 +70,12 @@ export interface EmotionConsumerDeps {
   logger: Logger;
   service: EmotionService;
   /**
-   * When given, each result is also cached as `emotion:{sessionId}:{capturedAt}` for 1 h and
-   * published on the cache's pub/sub channel `interview.emotion.analyzed` (fan-out to every
-   * realtime instance).
+   * Holds each session's blink state (EAR history and count), so every consumer process
+   * continues the same count. Each result is also cached as `emotion:{sessionId}:{capturedAt}`
+   * for 1 h and published on the cache's pub/sub channel `interview.emotion.analyzed` (fan-out
+   * to every realtime instance).
    */
-  cache?: Cache;
+  cache: Cache;
   /** The process's Prometheus series: time of one frame's analysis (all models of the pipeline). */
   metrics?: { modelInferenceSeconds: Histogram<'model' | 'stage'> };
   options?: Partial<EmotionConsumerOptions>;
@@ -119,7 +121,6 @@ export interface EmotionRowMetadata {
 
 interface SessionState {
   faces: ReturnType<EmotionService['trackFaces']>;
-  blinks: LiveBlinkCounter;
   /** Frames of one session are analysed one after another, in arrival order. */
   chain: Promise<unknown>;
   lastSeen: number;
@@ -136,8 +137,9 @@ interface SessionState {
  * that fails validation, names an unknown session or a missing frame throws: the broker retries
  * it with backoff, then dead-letters it, and the consumer goes on with the next one.
  *
- * Tracking state lives in this process: with N competing consumers, a session's frames are
- * spread over them and each counts the blinks it sees (see README "Broker consumer").
+ * Face tracking lives in this process (with N competing consumers each tracks from the frames
+ * it gets); blink state lives in the cache, so a session's blink count is the same however its
+ * frames are spread over consumers (see README "Broker consumer").
  */
 export async function startEmotionConsumer(deps: EmotionConsumerDeps): Promise<EmotionConsumer> {
   const options = { ...DEFAULT_EMOTION_CONSUMER_OPTIONS, ...deps.options };
@@ -145,6 +147,7 @@ export async function startEmotionConsumer(deps: EmotionConsumerDeps): Promise<E
   const logger = deps.logger.child({ consumer: CONSUMER_NAME });
   const repository = new EmotionRepository(deps.database);
   const sessions = new Map<string, SessionState>();
+  const blinks = new SharedBlinkCounter(cache, options.blink);
 
   function sessionFor(sessionId: string): SessionState {
     const now = options.now();
@@ -160,7 +163,6 @@ export async function startEmotionConsumer(deps: EmotionConsumerDeps): Promise<E
       }
       state = {
         faces: service.trackFaces(),
-        blinks: new LiveBlinkCounter(options.blink),
         chain: Promise.resolve(),
         lastSeen: now,
       };
@@ -225,8 +227,10 @@ export async function startEmotionConsumer(deps: EmotionConsumerDeps): Promise<E
         (performance.now() - started) / 1000,
       );
       const ear = result.ok && result.faces[0] && !result.wholeImageAsFace ? result.faces[0].eyes.meanEar : null;
-      const inFrame = result.ok ? state.blinks.add({ t: frame.capturedAt, ear }) : 0;
-      return { kind: 'analysed' as const, result, blinks: { inFrame, session: state.blinks.total } };
+      const tally = result.ok
+        ? await blinks.add(frame.sessionId, { t: frame.capturedAt, ear })
+        : { inFrame: 0, session: await blinks.total(frame.sessionId) };
+      return { kind: 'analysed' as const, result, blinks: tally };
     });
     if (step.kind === 'existing') {
       // Redelivery (or a re-sent frame): the row stands; publish again in case the first
@@ -254,14 +258,12 @@ export async function startEmotionConsumer(deps: EmotionConsumerDeps): Promise<E
 
   async function announce(event: TEmotionAnalyzed): Promise<void> {
     await broker.publish(EMOTION_EVENTS.emotionAnalyzed, event, { messageId: `emotion-analyzed:${event.analysisId}` });
-    if (cache) {
-      const json = JSON.stringify(event);
-      await cache.set(`emotion:${event.sessionId}:${event.capturedAt}`, json, CACHE_TTL_SECONDS);
-      // Pub/sub reaches every realtime instance (a broker queue has competing consumers, so
-      // only one instance would get each update); at-most-once is fine for a live view. The trace
-      // context rides along (`traceparent`, absent when tracing is off; subscribers' schema drops it).
-      await cache.publish(EMOTION_EVENTS.emotionAnalyzed, JSON.stringify({ ...event, ...traceHeaders() }));
-    }
+    const json = JSON.stringify(event);
+    await cache.set(`emotion:${event.sessionId}:${event.capturedAt}`, json, CACHE_TTL_SECONDS);
+    // Pub/sub reaches every realtime instance (a broker queue has competing consumers, so
+    // only one instance would get each update); at-most-once is fine for a live view. The trace
+    // context rides along (`traceparent`, absent when tracing is off; subscribers' schema drops it).
+    await cache.publish(EMOTION_EVENTS.emotionAnalyzed, JSON.stringify({ ...event, ...traceHeaders() }));
   }
 
   const consumer = await broker.consume(

@@ -16,6 +16,7 @@ import { EMOTION_EVENTS, type TFrameCaptured } from '@parley/contracts';
 import type Sharp from 'sharp';
 import { MemoryBroker } from '../../infra/broker/memory-broker.ts';
 import { INTERVIEW_EVENTS_TOPOLOGY } from '../../infra/broker/topology.ts';
+import { MemoryCache } from '../../infra/cache/memory-cache.ts';
 import { createTestDatabase } from '../../infra/db/testing.ts';
 import { createLogger } from '../../infra/log.ts';
 import { createLocalStorage } from '../../infra/storage/local-storage.ts';
@@ -89,7 +90,16 @@ async function main(): Promise<void> {
     }
     // Interleave sessions as live streams would arrive.
     messages.sort((a, b) => a.seq - b.seq);
-    const consumer = await startEmotionConsumer({ broker, database, storage, logger, service, options: { prefetch } });
+    const cache = new MemoryCache();
+    const consumer = await startEmotionConsumer({
+      broker,
+      database,
+      storage,
+      cache,
+      logger,
+      service,
+      options: { prefetch },
+    });
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     for (const m of messages) await broker.publish(EMOTION_EVENTS.frameCaptured, m);
@@ -110,6 +120,7 @@ async function main(): Promise<void> {
       );
     await consumer.stop();
     await broker.close();
+    await cache.close();
     await storage.close();
     await database.close();
     await rm(root, { recursive: true, force: true });

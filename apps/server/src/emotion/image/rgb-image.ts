@@ -65,35 +65,76 @@ export function sampleRoi(
   const o0 = offset[0] ?? 0;
   const o1 = offset[1] ?? o0;
   const o2 = offset[2] ?? o0;
+  // Every bilinear tap inside the image (the usual case: a face well within the frame)? Then
+  // the per-tap bounds checks go. Sample points are affine in (u, v): the grid's corners bound them.
+  let inside = true;
+  for (const [cu, cv] of [
+    [0, 0],
+    [out - 1, 0],
+    [0, out - 1],
+    [out - 1, out - 1],
+  ] as const) {
+    const x = x0 + cu * cos - cv * sin;
+    const y = y0 + cu * sin + cv * cos;
+    // The margin absorbs the rounding of the incremental stepping below.
+    if (!(x >= 1e-3 && y >= 1e-3 && x < w - 1 - 1e-3 && y < h - 1 - 1e-3)) inside = false;
+  }
+  const stride = w * 3;
   for (let v = 0; v < out; v++) {
     let x = x0 - v * sin;
     let y = y0 + v * cos;
     const row = targetOffset + v * out;
-    for (let uu = 0; uu < out; uu++, x += cos, y += sin) {
-      const u = opts.flip ? out - 1 - uu : uu;
-      let r = 0;
-      let g = 0;
-      let b = 0;
+    // Mirroring writes the row right to left.
+    let at = opts.flip ? row + out - 1 : row;
+    const step = opts.flip ? -1 : 1;
+    for (let uu = 0; uu < out; uu++, x += cos, y += sin, at += step) {
       const xf = Math.floor(x);
       const yf = Math.floor(y);
       const ax = x - xf;
       const ay = y - yf;
-      for (let k = 0; k < 4; k++) {
-        const xi = xf + (k & 1);
-        const yi = yf + (k >> 1);
-        if (xi < 0 || yi < 0 || xi >= w || yi >= h) continue;
-        const wgt = (k & 1 ? ax : 1 - ax) * (k >> 1 ? ay : 1 - ay);
-        const p = (yi * w + xi) * 3;
-        r += (data[p] as number) * wgt;
-        g += (data[p + 1] as number) * wgt;
-        b += (data[p + 2] as number) * wgt;
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      if (inside) {
+        const p = yf * stride + xf * 3;
+        const q = p + stride;
+        const w00 = (1 - ax) * (1 - ay);
+        const w01 = ax * (1 - ay);
+        const w10 = (1 - ax) * ay;
+        const w11 = ax * ay;
+        r =
+          (data[p] as number) * w00 +
+          (data[p + 3] as number) * w01 +
+          (data[q] as number) * w10 +
+          (data[q + 3] as number) * w11;
+        g =
+          (data[p + 1] as number) * w00 +
+          (data[p + 4] as number) * w01 +
+          (data[q + 1] as number) * w10 +
+          (data[q + 4] as number) * w11;
+        b =
+          (data[p + 2] as number) * w00 +
+          (data[p + 5] as number) * w01 +
+          (data[q + 2] as number) * w10 +
+          (data[q + 5] as number) * w11;
+      } else {
+        for (let k = 0; k < 4; k++) {
+          const xi = xf + (k & 1);
+          const yi = yf + (k >> 1);
+          if (xi < 0 || yi < 0 || xi >= w || yi >= h) continue;
+          const wgt = (k & 1 ? ax : 1 - ax) * (k >> 1 ? ay : 1 - ay);
+          const p = (yi * w + xi) * 3;
+          r += (data[p] as number) * wgt;
+          g += (data[p + 1] as number) * wgt;
+          b += (data[p + 2] as number) * wgt;
+        }
       }
       if (gray) {
-        target[row + u] = (0.2989 * r + 0.587 * g + 0.114 * b) * scale + o0;
+        target[at] = (0.2989 * r + 0.587 * g + 0.114 * b) * scale + o0;
       } else {
-        target[row + u] = r * scale + o0;
-        target[row + u + plane] = g * scale + o1;
-        target[row + u + 2 * plane] = b * scale + o2;
+        target[at] = r * scale + o0;
+        target[at + plane] = g * scale + o1;
+        target[at + 2 * plane] = b * scale + o2;
       }
     }
   }

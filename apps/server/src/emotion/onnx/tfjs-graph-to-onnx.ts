@@ -93,10 +93,32 @@ export function convertTfjsGraph(model: TfjsGraphArtifacts, graphName: string): 
     nodes.push({ opType, name: out, inputs, outputs: [out], attributes });
     return out;
   };
-  /** A per-channel vector laid out to broadcast over NCHW. */
-  const channelVector = (base: string, w: TfjsWeight): string => {
+  /**
+   * PReLU with per-channel slopes a, written as relu(x) + (−a)·relu(−x), the two products as
+   * 1×1 depthwise convolutions. Same numbers, but every node is one onnxruntime's NCHWc layout
+   * handles: a `PRelu` node does not, and forces two layout reorders around each of the mesh's
+   * 28 and the iris model's 53 — they then cost 3–4× their convolutions (README "Speed").
+   */
+  const prelu = (x: string, base: string, w: TfjsWeight): string => {
     const c = w.data.length;
-    return addFloat(base, [c, 1, 1], Float32Array.from(w.data));
+    const depthwise = (input: string, weights: Float32Array, tag: string) =>
+      emit(
+        'Conv',
+        [input, addFloat(`${base}/${tag}`, [c, 1, 1, 1], weights)],
+        [
+          { name: 'kernel_shape', kind: 'ints', value: [1, 1] },
+          { name: 'group', kind: 'int', value: c },
+        ],
+      );
+    const negativePart = emit('Relu', [depthwise(x, new Float32Array(c).fill(-1), 'negate')]);
+    return emit('Add', [
+      emit('Relu', [x]),
+      depthwise(
+        negativePart,
+        Float32Array.from(w.data, (a) => -a),
+        'alpha',
+      ),
+    ]);
   };
   const windowAttrs = (node: TfjsNode, kernel: number[]) => {
     const strides = attrInts(node.attr?.strides);
@@ -173,8 +195,7 @@ export function convertTfjsGraph(model: TfjsGraphArtifacts, graphName: string): 
             addFloat('zero', [], new Float32Array([0])),
             addFloat('six', [], new Float32Array([6])),
           ]);
-        else if (act === 'Prelu')
-          out = emit('PRelu', [out, channelVector(`${node.name}/alpha`, constant(ref(inputs[3] as string)))]);
+        else if (act === 'Prelu') out = prelu(out, node.name, constant(ref(inputs[3] as string)));
         else if (act !== undefined) throw new Error(`fused activation ${act} not supported`);
         set(out, 'nchw', 4);
         break;
@@ -182,7 +203,8 @@ export function convertTfjsGraph(model: TfjsGraphArtifacts, graphName: string): 
       case 'Prelu': {
         const x = value(inputs[0] as string);
         const alpha = constant(ref(inputs[1] as string));
-        set(emit('PRelu', [x.name, channelVector(`${node.name}/alpha`, alpha)]), x.layout, x.rank);
+        if (x.layout !== 'nchw' || x.rank !== 4) throw new Error(`Prelu ${node.name} on a non-image tensor`);
+        set(prelu(x.name, node.name, alpha), x.layout, x.rank);
         break;
       }
       case 'Relu':

@@ -4,12 +4,12 @@ import { consents, interviews, interviewSessions, organizations, users } from '.
 
 /**
  * A session as the interview context leaves it when frames start to flow: an organisation, a
- * candidate, an interview, an in-progress session and (unless told otherwise) a granted
+ * candidate, an interview, an in-progress session (or a consented one, at the device check) and (unless told otherwise) a granted
  * `video_analysis` consent. Written with real inserts, so every constraint applies.
  */
 export async function seedAnalysableSession(
   db: Db,
-  opts: { consent?: boolean; orgPolicy?: 'off' | 'insights' | 'scored' } = {},
+  opts: { consent?: boolean; orgPolicy?: 'off' | 'insights' | 'scored'; status?: 'consented' | 'in_progress' } = {},
 ): Promise<{ orgId: string; sessionId: string }> {
   const [org] = await db
     .insert(organizations)
@@ -23,7 +23,7 @@ export async function seedAnalysableSession(
   const [interview] = await db.insert(interviews).values({ orgId, title: 'Backend engineer' }).returning();
   const [session] = await db
     .insert(interviewSessions)
-    .values({ orgId, interviewId: interview!.id, candidateId: candidate!.id, status: 'in_progress' })
+    .values({ orgId, interviewId: interview!.id, candidateId: candidate!.id, status: opts.status ?? 'in_progress' })
     .returning();
   if (opts.consent !== false) {
     await db
