@@ -18,6 +18,7 @@ import type {
   PinnedQuestion,
 } from './interview.repository.ts';
 import type { QuestionBankRepository } from './question-bank.repository.ts';
+import type { SessionRepository } from './session.repository.ts';
 
 type QuestionInput = z.output<typeof ZInterviewQuestionInput>;
 
@@ -38,6 +39,7 @@ export class InterviewService {
   constructor(
     private readonly repo: InterviewRepository,
     private readonly questions: QuestionBankRepository,
+    private readonly sessions: SessionRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -85,16 +87,19 @@ export class InterviewService {
       );
     }
     const pinned = input.questions ? await this.pin(actor.orgId, input.questions) : undefined;
-    const updated = await this.repo.update(
-      actor.orgId,
-      interviewId,
-      {
-        title: input.title,
-        description: input.description,
-        settings: input.settings ? toStoredSettings(input.settings) : undefined,
-      },
-      pinned,
-      this.clock(),
+    // Sessions show the interview's title: their cached snapshots go with the edit.
+    const updated = await this.sessions.writingInterview(actor.orgId, interviewId, () =>
+      this.repo.update(
+        actor.orgId,
+        interviewId,
+        {
+          title: input.title,
+          description: input.description,
+          settings: input.settings ? toStoredSettings(input.settings) : undefined,
+        },
+        pinned,
+        this.clock(),
+      ),
     );
     if (!updated) throw new AppError('CONFLICT', 'The interview changed state meanwhile; reload it');
     return toInterview(await this.mustFind(actor.orgId, interviewId));

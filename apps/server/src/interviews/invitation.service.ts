@@ -8,7 +8,8 @@ import type { Clock } from './clock.ts';
 import type { InterviewRepository } from './interview.repository.ts';
 import { effectivePolicy, toSettings } from './interview.service.ts';
 import type { InvitationRecord, InvitationRepository } from './invitation.repository.ts';
-import type { SessionRepository } from './session.repository.ts';
+import type { SessionAnnouncer } from './session-cache.ts';
+import type { SessionRecord, SessionRepository } from './session.repository.ts';
 import { illegalTransition } from './session-state.ts';
 
 /**
@@ -41,6 +42,7 @@ export class InvitationService {
     private readonly invitations: InvitationRepository,
     private readonly interviews: InterviewRepository,
     private readonly sessions: SessionRepository,
+    private readonly updates: SessionAnnouncer,
     private readonly accounts: CandidateAccounts,
     private readonly mailer: Mailer,
     private readonly clock: Clock,
@@ -126,15 +128,24 @@ export class InvitationService {
   async revoke(actor: Actor, invitationId: string): Promise<TCandidateInvitation> {
     requireStaff(actor);
     const now = this.clock();
+    let expired: SessionRecord | null = null;
     const revoked = await this.database.primary.transaction(async (tx) => {
       const row = await this.invitations.updatePending(actor.orgId, invitationId, { revokedAt: now }, now, tx);
       if (!row) return null;
       if (row.sessionId) {
-        await this.sessions.transition(tx, actor.orgId, row.sessionId, { from: ['invited'], to: 'expired' }, {}, now);
+        expired = await this.sessions.transition(
+          tx,
+          actor.orgId,
+          row.sessionId,
+          { from: ['invited'], to: 'expired' },
+          {},
+          now,
+        );
       }
       return row;
     });
     if (!revoked) throw await this.notPending(actor.orgId, invitationId);
+    if (expired) await this.updates.announce(expired);
     return toInvitation(revoked, now);
   }
 
@@ -152,7 +163,7 @@ export class InvitationService {
       const session = await this.sessions.find(claimed.orgId, claimed.sessionId);
       if (!session) throw new AppError('INVITATION_EXPIRED', 'This invitation is no longer valid');
       if (session.expiresAt && session.expiresAt <= now) {
-        await this.sessions.transition(
+        const expired = await this.sessions.transition(
           this.database.primary,
           claimed.orgId,
           session.id,
@@ -160,6 +171,7 @@ export class InvitationService {
           {},
           now,
         );
+        if (expired) await this.updates.announce(expired);
         throw new AppError('INVITATION_EXPIRED', 'The interview deadline has passed');
       }
       if (session.status !== 'invited') throw illegalTransition(session.status, 'consented');

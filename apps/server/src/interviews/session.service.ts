@@ -17,8 +17,15 @@ import type { Storage } from '../infra/storage/storage.ts';
 import { requireSessionAccess, requireStaff, type Actor, type CandidateActor } from '../shared/actor.ts';
 import { AppError } from '../shared/app-error.ts';
 import type { Clock } from './clock.ts';
-import type { InterviewQuestionRecord, InterviewRepository } from './interview.repository.ts';
-import type { AnswerRecord, SessionRecord, SessionRepository } from './session.repository.ts';
+import type { SessionAnnouncer } from './session-cache.ts';
+import type {
+  AnswerRecord,
+  OpenAttempt,
+  SessionQuestion,
+  SessionRecord,
+  SessionRepository,
+  SessionSnapshot,
+} from './session.repository.ts';
 import { illegalTransition, OPEN_STATES, sourcesOf } from './session-state.ts';
 
 export interface SessionSettings {
@@ -46,23 +53,24 @@ export const EVENTS = {
   videoUploaded: 'interview.video.uploaded',
 } as const;
 
-interface Loaded {
-  session: SessionRecord;
-  questions: InterviewQuestionRecord[];
-  title: string;
-}
+type Loaded = SessionSnapshot;
 
 /**
  * A candidate's way through an interview, enforced on the server: the state machine
  * (`session-state.ts`), consents, the current question, and per-attempt preparation and answer
  * deadlines stored in the database, so a reload resumes with the remaining time and the
  * client's clock decides nothing.
+ *
+ * Reads come from the session's cached snapshot; every write is conditional in SQL on what it
+ * assumed, and a refusal is decided again on a fresh read, so a stale copy can cost a retry but
+ * never let a wrong move through. Every committed change of status or question is announced to
+ * live views.
  */
 export class SessionService {
   constructor(
     private readonly database: Database,
     private readonly repo: SessionRepository,
-    private readonly interviews: InterviewRepository,
+    private readonly updates: SessionAnnouncer,
     private readonly storage: Storage,
     private readonly broker: Broker,
     private readonly clock: Clock,
@@ -71,8 +79,7 @@ export class SessionService {
 
   /** Where the session is: status, consents, current question with its timers. */
   async view(actor: Actor, sessionId: string): Promise<TSessionView> {
-    const loaded = await this.load(actor, sessionId);
-    return this.toView(loaded.session, loaded);
+    return this.toView(await this.load(actor, sessionId));
   }
 
   /** Records the AI notice and the two separate consents; `invited → consented`. */
@@ -109,7 +116,8 @@ export class SessionService {
       return row;
     });
     if (!moved) throw await this.refused(session, 'consented');
-    return this.toView(moved, loaded);
+    await this.updates.announce(moved);
+    return this.toView(await this.reload(moved));
   }
 
   /** `consented → in_progress`, opening the first question (its preparation timer starts). */
@@ -133,32 +141,33 @@ export class SessionService {
       return row;
     });
     if (!moved) throw await this.refused(session, 'in_progress');
-    return this.toView(moved, loaded);
+    await this.updates.announce(moved);
+    return this.toView(await this.reload(moved));
   }
 
   /** Ends preparation early: the answer timer starts now. Idempotent once answering. */
   async beginAnswer(actor: Actor, sessionId: string, position: number): Promise<TSessionView> {
     const loaded = await this.currentAttempt(actor, sessionId, position);
     await this.ensureAnswering(loaded, this.clock());
-    return this.toView(await this.mustReload(loaded.session), loaded);
+    return this.toView(await this.reload(loaded.session));
   }
 
   async submitText(actor: Actor, sessionId: string, position: number, text: string): Promise<TSessionView> {
-    const loaded = await this.currentAttempt(actor, sessionId, position);
-    const { session, attempt } = loaded;
     const now = this.clock();
-    this.assertWithinAnswerTime(attempt, now, this.settings.answerGraceSeconds);
-    if (attempt.textAnswer !== null) throw alreadyAnswered('a typed answer');
+    const grace = this.settings.answerGraceSeconds;
+    const loaded = await this.answerable(actor, sessionId, position, now, grace, 'hasText');
+    const { session, attempt } = loaded;
     await this.ensureAnswering(loaded, now);
     const saved = await this.repo.updateAttempt(
       session.orgId,
+      session.id,
       attempt.id,
       { textAnswer: text, submittedAt: attempt.submittedAt ?? now },
       now,
-      'textAnswer',
+      { unset: 'textAnswer', open: true, answerEndsAtOrAfter: addSeconds(now, -grace) },
     );
-    if (!saved) throw alreadyAnswered('a typed answer');
-    return this.toView(await this.mustReload(session), loaded);
+    if (!saved) throw await this.answerRefused(actor, sessionId, position, now, grace, 'a typed answer');
+    return this.toView(await this.reload(session));
   }
 
   /**
@@ -182,30 +191,37 @@ export class SessionService {
         `Recordings must be one of ${Object.keys(RECORDING_TYPES).join(', ')}`,
       );
     }
-    const loaded = await this.currentAttempt(actor, sessionId, position);
+    const startedAt = this.clock();
+    const loaded = await this.answerable(
+      actor,
+      sessionId,
+      position,
+      startedAt,
+      this.settings.answerGraceSeconds,
+      'hasRecording',
+    );
     const { session, attempt } = loaded;
     const consents = await this.repo.latestConsents(session.orgId, session.id);
     if (!consents.recording) {
       throw new AppError('CONSENT_REQUIRED', 'The candidate did not consent to recording; answer by typing instead');
     }
-    const startedAt = this.clock();
-    this.assertWithinAnswerTime(attempt, startedAt, this.settings.answerGraceSeconds);
-    if (attempt.mediaKey !== null) throw alreadyAnswered('a recording');
 
     const key = `orgs/${session.orgId}/sessions/${session.id}/answers/${position}-${attempt.attempt}.${extension}`;
     const { size } = await this.storage.putStream(key, limitSize(body, this.settings.maxRecordingBytes), type);
     const now = this.clock();
+    const grace = this.settings.uploadGraceSeconds;
     try {
-      this.assertWithinAnswerTime(attempt, now, this.settings.uploadGraceSeconds);
+      this.assertWithinAnswerTime(attempt, now, grace);
       await this.ensureAnswering(loaded, startedAt);
       const saved = await this.repo.updateAttempt(
         session.orgId,
+        session.id,
         attempt.id,
         { mediaKey: key, mediaContentType: type, submittedAt: attempt.submittedAt ?? now },
         now,
-        'mediaKey',
+        { unset: 'mediaKey', open: true, answerEndsAtOrAfter: addSeconds(now, -grace) },
       );
-      if (!saved) throw alreadyAnswered('a recording');
+      if (!saved) throw await this.answerRefused(actor, sessionId, position, now, grace, 'a recording');
     } catch (err) {
       await this.storage.delete(key);
       throw err;
@@ -237,14 +253,24 @@ export class SessionService {
       });
     }
     const now = this.clock();
+    let opened: boolean;
     try {
-      await this.openAttempt(this.database.primary, session, question, attempt.attempt + 1, now);
+      opened = await this.database.primary.transaction(async (tx) => {
+        // The question must still be the current one of a session in progress when it reopens.
+        if (!(await this.repo.lockInProgress(tx, session.orgId, session.id, position))) return false;
+        await this.openAttempt(tx, session, question, attempt.attempt + 1, now);
+        return true;
+      });
     } catch (err) {
       // Two retakes racing for the same attempt number: the unique key lets only one through.
       if (isUniqueViolation(err)) throw new AppError('CONFLICT', 'A retake was already started');
       throw err;
     }
-    return this.toView(await this.mustReload(session), loaded);
+    if (!opened) {
+      await this.currentAttempt(actor, sessionId, position, { fresh: true });
+      throw new AppError('CONFLICT', 'The session has moved on; reload it');
+    }
+    return this.toView(await this.reload(session));
   }
 
   /** Moves from `position` to the next question and opens it. */
@@ -267,16 +293,23 @@ export class SessionService {
       await this.openAttempt(tx, row, following, 1, now);
       return row;
     });
-    if (!moved) throw new AppError('CONFLICT', 'The session has moved on; reload it');
-    return this.toView(moved, loaded);
+    if (!moved) {
+      await this.reload(session);
+      throw new AppError('CONFLICT', 'The session has moved on; reload it');
+    }
+    await this.updates.announce(moved);
+    return this.toView(await this.reload(moved));
   }
 
   /** `in_progress → completed` on the last question; announces `interview.completed`. */
   async complete(actor: Actor, sessionId: string): Promise<TSessionView> {
-    const loaded = await this.loadForCandidate(actor, sessionId);
+    const notOnLast = (l: Loaded) =>
+      l.session.status === 'in_progress' && l.session.currentPosition < l.questions.length - 1;
+    let loaded = await this.loadForCandidate(actor, sessionId);
+    if (notOnLast(loaded)) loaded = await this.loadForCandidate(actor, sessionId, { fresh: true });
     const { session, questions } = loaded;
     const last = questions.length - 1;
-    if (session.status === 'in_progress' && session.currentPosition < last) {
+    if (notOnLast(loaded)) {
       throw new AppError(
         'CONFLICT',
         `Answer every question first (on ${session.currentPosition + 1} of ${questions.length})`,
@@ -292,8 +325,9 @@ export class SessionService {
       now,
     );
     if (!moved) throw await this.refused(session, 'completed');
+    await this.updates.announce(moved);
     await this.publishCompleted(moved);
-    return this.toView(moved, loaded);
+    return this.toView(await this.reload(moved));
   }
 
   /** The candidate withdraws, or staff close a session that will not be finished. */
@@ -310,7 +344,8 @@ export class SessionService {
       now,
     );
     if (!moved) throw await this.refused(session, 'abandoned');
-    return this.toView(moved, loaded);
+    await this.updates.announce(moved);
+    return this.toView(await this.reload(moved));
   }
 
   async answers(actor: Actor, sessionId: string): Promise<TAnswer[]> {
@@ -352,7 +387,10 @@ export class SessionService {
       to === 'scored' ? { scoredAt: now } : {},
       now,
     );
-    if (moved) return;
+    if (moved) {
+      await this.updates.announce(moved);
+      return;
+    }
     const current = await this.repo.find(orgId, sessionId);
     if (!current) throw new AppError('NOT_FOUND', 'Session not found');
     throw illegalTransition(current.status, to);
@@ -382,22 +420,21 @@ export class SessionService {
 
   // -------------------------------------------------------------------------------------------
 
-  private async load(actor: Actor, sessionId: string): Promise<Loaded> {
+  private async load(actor: Actor, sessionId: string, options: { fresh?: boolean } = {}): Promise<Loaded> {
     if (actor.kind === 'anonymous') throw new AppError('UNAUTHENTICATED', 'Sign in first');
-    const session = await this.repo.find(actor.orgId, sessionId);
-    if (!session) throw new AppError('NOT_FOUND', 'Session not found');
-    requireSessionAccess(actor, session);
-    const interview = await this.interviews.find(session.orgId, session.interviewId);
-    return {
-      session: await this.expireIfOverdue(session),
-      questions: interview?.questions ?? [],
-      title: interview?.interview.title ?? '',
-    };
+    const loaded = await this.repo.snapshot(actor.orgId, sessionId, options);
+    if (!loaded) throw new AppError('NOT_FOUND', 'Session not found');
+    requireSessionAccess(actor, loaded.session);
+    return this.expireIfOverdue(loaded);
   }
 
   /** Only the session's own candidate acts on it; staff of the organisation may only look. */
-  private async loadForCandidate(actor: Actor, sessionId: string): Promise<Loaded & { actor: CandidateActor }> {
-    const loaded = await this.load(actor, sessionId);
+  private async loadForCandidate(
+    actor: Actor,
+    sessionId: string,
+    options: { fresh?: boolean } = {},
+  ): Promise<Loaded & { actor: CandidateActor }> {
+    const loaded = await this.load(actor, sessionId, options);
     if (actor.kind !== 'candidate') throw new AppError('FORBIDDEN', 'Only the candidate can take the interview');
     if (loaded.session.status === 'expired' && loaded.session.expiresAt && loaded.session.expiresAt <= this.clock()) {
       throw new AppError('DEADLINE_PASSED', 'The interview deadline has passed');
@@ -405,34 +442,64 @@ export class SessionService {
     return { ...loaded, actor };
   }
 
-  /** The open attempt at `position`, which must be the current question of a session in progress. */
+  /**
+   * The open attempt at `position`, which must be the current question of a session in progress.
+   * A refusal is decided on a fresh read: the cached snapshot may be behind.
+   */
   private async currentAttempt(
     actor: Actor,
     sessionId: string,
     position: number,
-  ): Promise<Loaded & { attempt: AnswerRecord }> {
-    const loaded = await this.loadForCandidate(actor, sessionId);
-    const { session } = loaded;
-    if (session.status !== 'in_progress') {
-      throw new AppError('ILLEGAL_TRANSITION', `The session is ${session.status}, not in progress`, {
-        from: session.status,
-      });
+    options: { fresh?: boolean } = {},
+  ): Promise<Loaded & { attempt: OpenAttempt }> {
+    const loaded = await this.loadForCandidate(actor, sessionId, options);
+    try {
+      return { ...loaded, attempt: openAttemptAt(loaded, position) };
+    } catch (err) {
+      if (options.fresh) throw err;
+      return this.currentAttempt(actor, sessionId, position, { fresh: true });
     }
-    if (position !== session.currentPosition) {
-      throw new AppError('CONFLICT', `Question ${position + 1} is not the current question`, {
-        currentPosition: session.currentPosition,
-      });
-    }
-    const attempt = await this.repo.latestAttempt(session.orgId, session.id, position);
-    if (!attempt) throw new AppError('INTERNAL', 'The current question has no open attempt');
-    return { ...loaded, attempt };
+  }
+
+  /**
+   * The current attempt, still open for an answer of this kind at `now`; a refusal is decided on
+   * a fresh read (a cached copy may predate a retake's new deadline).
+   */
+  private async answerable(
+    actor: Actor,
+    sessionId: string,
+    position: number,
+    now: Date,
+    graceSeconds: number,
+    given: 'hasText' | 'hasRecording',
+  ): Promise<Loaded & { attempt: OpenAttempt }> {
+    const refused = (a: OpenAttempt) => a[given] || now.getTime() > a.answerEndsAt!.getTime() + graceSeconds * 1000;
+    let loaded = await this.currentAttempt(actor, sessionId, position);
+    if (refused(loaded.attempt)) loaded = await this.currentAttempt(actor, sessionId, position, { fresh: true });
+    this.assertWithinAnswerTime(loaded.attempt, now, graceSeconds);
+    if (loaded.attempt[given]) throw alreadyAnswered(given === 'hasText' ? 'a typed answer' : 'a recording');
+    return loaded;
+  }
+
+  /** Why an answer's conditional write matched nothing, decided on a fresh read. */
+  private async answerRefused(
+    actor: Actor,
+    sessionId: string,
+    position: number,
+    now: Date,
+    graceSeconds: number,
+    what: string,
+  ): Promise<AppError> {
+    const { attempt } = await this.currentAttempt(actor, sessionId, position, { fresh: true });
+    this.assertWithinAnswerTime(attempt, now, graceSeconds);
+    return alreadyAnswered(what);
   }
 
   /** Opens `attempt` at a question: preparation runs now, then the answer window. */
   private async openAttempt(
     executor: Parameters<SessionRepository['insertAttempt']>[0],
     session: SessionRecord,
-    question: InterviewQuestionRecord,
+    question: SessionQuestion,
     attempt: number,
     now: Date,
   ): Promise<void> {
@@ -452,10 +519,11 @@ export class SessionService {
 
   /**
    * Makes the attempt's answer window start no later than `at`: answering during preparation
-   * ends preparation there and gives the full answer time from that moment.
+   * ends preparation there and gives the full answer time from that moment. Written only while
+   * no window has started, so a stale read can never move a deadline already set.
    */
   private async ensureAnswering(
-    { session, questions, attempt }: Loaded & { attempt: AnswerRecord },
+    { session, questions, attempt }: Loaded & { attempt: OpenAttempt },
     at: Date,
   ): Promise<void> {
     if (attempt.answerStartedAt) return;
@@ -465,11 +533,21 @@ export class SessionService {
       at < prepEndsAt
         ? { prepEndsAt: at, answerStartedAt: at, answerEndsAt: addSeconds(at, question.answerSeconds) }
         : { answerStartedAt: prepEndsAt };
-    await this.repo.updateAttempt(session.orgId, attempt.id, timing, this.clock());
-    Object.assign(attempt, timing);
+    const started = await this.repo.updateAttempt(session.orgId, session.id, attempt.id, timing, this.clock(), {
+      unset: 'answerStartedAt',
+      open: true,
+    });
+    if (started) {
+      Object.assign(attempt, timing);
+      return;
+    }
+    // Started by another request (or the question closed): go on with what is stored.
+    const fresh = await this.repo.snapshot(session.orgId, session.id, { fresh: true });
+    if (!fresh) throw new AppError('NOT_FOUND', 'Session not found');
+    Object.assign(attempt, openAttemptAt(fresh, attempt.position));
   }
 
-  private assertWithinAnswerTime(attempt: AnswerRecord, now: Date, graceSeconds: number): void {
+  private assertWithinAnswerTime(attempt: OpenAttempt, now: Date, graceSeconds: number): void {
     if (now.getTime() > attempt.answerEndsAt!.getTime() + graceSeconds * 1000) {
       throw new AppError('TIME_LIMIT_EXCEEDED', 'The time for this answer is over', {
         answerEndsAt: attempt.answerEndsAt!.toISOString(),
@@ -478,9 +556,10 @@ export class SessionService {
   }
 
   /** Sessions past their deadline expire the first time anyone looks at them. */
-  private async expireIfOverdue(session: SessionRecord): Promise<SessionRecord> {
+  private async expireIfOverdue(loaded: Loaded): Promise<Loaded> {
+    const { session } = loaded;
     const now = this.clock();
-    if (!session.expiresAt || session.expiresAt > now || !OPEN_STATES.includes(session.status)) return session;
+    if (!session.expiresAt || session.expiresAt > now || !OPEN_STATES.includes(session.status)) return loaded;
     const moved = await this.repo.transition(
       this.database.primary,
       session.orgId,
@@ -489,31 +568,28 @@ export class SessionService {
       {},
       now,
     );
-    return moved ?? (await this.mustReload(session));
+    if (moved) await this.updates.announce(moved);
+    return this.reload(session);
   }
 
   private async refused(session: SessionRecord, to: SessionStatus): Promise<AppError> {
-    const current = await this.mustReload(session);
-    return illegalTransition(current.status, to);
+    const current = await this.reload(session);
+    return illegalTransition(current.session.status, to);
   }
 
-  private async mustReload(session: SessionRecord): Promise<SessionRecord> {
-    const row = await this.repo.find(session.orgId, session.id);
-    if (!row) throw new AppError('NOT_FOUND', 'Session not found');
-    return row;
+  /** The session as the database has it now (and cached again). */
+  private async reload(session: SessionRecord): Promise<Loaded> {
+    const fresh = await this.repo.snapshot(session.orgId, session.id, { fresh: true });
+    if (!fresh) throw new AppError('NOT_FOUND', 'Session not found');
+    return fresh;
   }
 
-  private async toView(
-    session: SessionRecord,
-    { questions, title }: Pick<Loaded, 'questions' | 'title'>,
-  ): Promise<TSessionView> {
+  private toView({ session, questions, title, consents, attempt }: Loaded): TSessionView {
     const now = this.clock();
-    const consents = await this.repo.latestConsents(session.orgId, session.id);
     let current: TSessionView['current'] = null;
     const question = questions[session.currentPosition];
-    if (session.status === 'in_progress' && question) {
-      const attempt = await this.repo.latestAttempt(session.orgId, session.id, session.currentPosition);
-      if (attempt) current = toCurrent(question, attempt, now);
+    if (session.status === 'in_progress' && question && attempt?.position === session.currentPosition) {
+      current = toCurrent(question, attempt, now);
     }
     return {
       id: session.id,
@@ -538,7 +614,25 @@ export class SessionService {
   }
 }
 
-function toCurrent(q: InterviewQuestionRecord, a: AnswerRecord, now: Date): NonNullable<TSessionView['current']> {
+/** The open attempt at `position` of a snapshot; coded errors when the flow is elsewhere. */
+function openAttemptAt({ session, attempt }: Loaded, position: number): OpenAttempt {
+  if (session.status !== 'in_progress') {
+    throw new AppError('ILLEGAL_TRANSITION', `The session is ${session.status}, not in progress`, {
+      from: session.status,
+    });
+  }
+  if (position !== session.currentPosition) {
+    throw new AppError('CONFLICT', `Question ${position + 1} is not the current question`, {
+      currentPosition: session.currentPosition,
+    });
+  }
+  if (!attempt || attempt.position !== position) {
+    throw new AppError('INTERNAL', 'The current question has no open attempt');
+  }
+  return attempt;
+}
+
+function toCurrent(q: SessionQuestion, a: OpenAttempt, now: Date): NonNullable<TSessionView['current']> {
   const prepEndsAt = a.prepEndsAt!;
   const answerEndsAt = a.answerEndsAt!;
   const phase = a.submittedAt
@@ -561,8 +655,8 @@ function toCurrent(q: InterviewQuestionRecord, a: AnswerRecord, now: Date): NonN
     answerEndsAt: answerEndsAt.toISOString(),
     prepRemainingMs: Math.max(0, prepEndsAt.getTime() - now.getTime()),
     answerRemainingMs: Math.max(0, answerEndsAt.getTime() - now.getTime()),
-    hasText: a.textAnswer !== null,
-    hasRecording: a.mediaKey !== null,
+    hasText: a.hasText,
+    hasRecording: a.hasRecording,
   };
 }
 

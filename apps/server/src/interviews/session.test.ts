@@ -4,6 +4,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interviewSessions, type SessionStatus } from '../infra/db/schema.ts';
 import type { Actor, CandidateActor, StaffActor } from '../shared/actor.ts';
+import { writingSessions } from './session-cache.ts';
 import { canTransition, SESSION_STATUSES } from './session-state.ts';
 import { createHarness, invitedSession, type Harness } from './testing.ts';
 
@@ -29,8 +30,11 @@ async function started(options: Parameters<typeof invitedSession>[2] = {}) {
 
 const recording = (bytes = 1024) => Readable.from([Buffer.alloc(bytes, 7)]);
 
+/** Another writer's direct update, made as every writer of sessions must: fenced and invalidated. */
 async function forceStatus(sessionId: string, status: SessionStatus) {
-  await h.database.primary.update(interviewSessions).set({ status }).where(eq(interviewSessions.id, sessionId));
+  await writingSessions(h.cache, [sessionId], () =>
+    h.database.primary.update(interviewSessions).set({ status }).where(eq(interviewSessions.id, sessionId)),
+  );
 }
 
 describe('session state machine (enforced by the service)', () => {

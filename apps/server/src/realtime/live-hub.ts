@@ -11,7 +11,7 @@ import type { Logger } from '../infra/log.ts';
 import { contextFrom, inSpan, SpanKind } from '../infra/telemetry.ts';
 import { requireSessionAccess, type CandidateActor, type StaffActor } from '../shared/actor.ts';
 import { AppError } from '../shared/app-error.ts';
-import type { SessionDirectory, SessionState } from './session-directory.ts';
+import type { SessionDirectory, SessionInfo, SessionState } from './session-directory.ts';
 
 /** A socket that may receive live updates. */
 export interface Subscriber {
@@ -21,15 +21,25 @@ export interface Subscriber {
 }
 
 export interface LiveHubOptions {
-  /** How often the sessions watched by this process are re-read for status changes. */
+  /**
+   * How often the sessions watched by this process are re-read. Changes are pushed on the cache's
+   * pub/sub; the poll is the safety net for an announcement lost (pub/sub is at-most-once) or
+   * announced out of order, so it can be slow.
+   */
   sessionPollMs: number;
   now: () => number;
 }
 
+type Position = { status: SessionState['status']; currentPosition: number };
+
 interface Watched {
   orgId: string;
   subscribers: Set<Subscriber>;
-  last?: { status: SessionState['status']; currentPosition: number };
+  last?: Position;
+  /** When the newest state applied was written (epoch ms): an older announcement is stale. */
+  writtenAt: number;
+  /** `pushes` when an announcement was last applied: a poll that began before it is stale. */
+  pushedAt: number;
   /** Analyses already pushed (a redelivered analysis is announced again). */
   recent: string[];
 }
@@ -39,15 +49,18 @@ const RECENT_ANALYSES = 64;
 /**
  * Live updates for subscribed sockets of this process. Every realtime instance hears every update
  * on the cache's pub/sub (emotion results published by the emotion consumer on
- * `interview.emotion.analyzed`, state changes on `interview.session.updated`) and passes on those
- * for sessions its own sockets watch; it also re-reads the state of those sessions every
- * `sessionPollMs`, so a change made by a context that announces nothing still arrives.
+ * `interview.emotion.analyzed`, state changes announced by the interviews context and retention
+ * on `interview.session.updated`) and passes on those for sessions its own sockets watch. It also
+ * re-reads the state of those sessions every `sessionPollMs`, so an announcement lost while the
+ * cache reconnects still arrives, later.
  */
 export class LiveHub {
   private readonly sessions = new Map<string, Watched>();
   private readonly unsubscribes: (() => Promise<void>)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
+  /** Announcements applied so far (a logical clock for ordering them against polls). */
+  private pushes = 0;
 
   constructor(
     private readonly directory: SessionDirectory,
@@ -77,19 +90,35 @@ export class LiveHub {
   /** Adds the subscriber and sends it the session's current state; another tenant's or candidate's session is NOT_FOUND. */
   async subscribe(subscriber: Subscriber, sessionId: string): Promise<void> {
     const { actor } = subscriber;
-    const session = await this.directory.get(actor.orgId, sessionId);
-    if (!session) throw new AppError('NOT_FOUND', 'Session not found');
-    requireSessionAccess(actor, session);
-    if (actor.kind === 'candidate' && session.candidateId !== actor.userId) {
-      throw new AppError('NOT_FOUND', 'Session not found');
-    }
-    let watched = this.sessions.get(sessionId);
-    if (!watched) {
-      watched = { orgId: session.orgId, subscribers: new Set(), recent: [] };
-      this.sessions.set(sessionId, watched);
+    // Watched before the read, so an announcement made while reading is kept, not missed until
+    // the next poll. Pushes are matched on the organisation too: another tenant's are ignored.
+    const watched = this.sessions.get(sessionId) ?? {
+      orgId: actor.orgId,
+      subscribers: new Set<Subscriber>(),
+      recent: [],
+      writtenAt: 0,
+      pushedAt: 0,
+    };
+    this.sessions.set(sessionId, watched);
+    let session: SessionInfo | undefined;
+    try {
+      session = await this.directory.get(actor.orgId, sessionId);
+      if (!session) throw new AppError('NOT_FOUND', 'Session not found');
+      requireSessionAccess(actor, session);
+      if (actor.kind === 'candidate' && session.candidateId !== actor.userId) {
+        throw new AppError('NOT_FOUND', 'Session not found');
+      }
+    } catch (err) {
+      if (watched.subscribers.size === 0 && this.sessions.get(sessionId) === watched) this.sessions.delete(sessionId);
+      throw err;
     }
     watched.subscribers.add(subscriber);
-    watched.last = { status: session.status, currentPosition: session.currentPosition };
+    this.sessions.set(sessionId, watched);
+    // An announcement applied while this was read is newer than what was read.
+    if (!watched.last || session.updatedAt.getTime() >= watched.writtenAt) {
+      watched.last = { status: session.status, currentPosition: session.currentPosition };
+      watched.writtenAt = session.updatedAt.getTime();
+    }
     subscriber.push({ type: 'subscribed', sessionId });
     subscriber.push(this.stateMessage(sessionId, watched.last));
   }
@@ -117,30 +146,31 @@ export class LiveHub {
   private async readStates(): Promise<void> {
     const keys = [...this.sessions].map(([sessionId, w]) => ({ sessionId, orgId: w.orgId }));
     if (keys.length === 0) return;
+    const began = this.pushes;
     try {
-      for (const state of await this.directory.states(keys)) this.changed(state.id, state.orgId, state);
+      for (const state of await this.directory.states(keys)) {
+        const watched = this.sessions.get(state.id);
+        // What was announced during the read may be newer than what the read saw.
+        if (!watched || watched.pushedAt > began) continue;
+        // Otherwise the database is the truth, even against an announcement stamped later by a
+        // process whose clock runs ahead.
+        this.changed(watched, state.id, state.orgId, state, state.updatedAt.getTime());
+      }
     } catch (err) {
       this.logger.warn({ err }, 'reading watched sessions failed; retrying on the next tick');
     }
   }
 
-  private changed(
-    sessionId: string,
-    orgId: string,
-    state: { status: SessionState['status']; currentPosition: number },
-  ): void {
-    const watched = this.sessions.get(sessionId);
-    if (!watched || watched.orgId !== orgId) return;
+  private changed(watched: Watched, sessionId: string, orgId: string, state: Position, writtenAt: number): void {
+    if (watched.orgId !== orgId) return;
+    watched.writtenAt = writtenAt;
     if (watched.last?.status === state.status && watched.last.currentPosition === state.currentPosition) return;
     watched.last = { status: state.status, currentPosition: state.currentPosition };
     const message = this.stateMessage(sessionId, watched.last);
     for (const subscriber of watched.subscribers) subscriber.push(message);
   }
 
-  private stateMessage(
-    sessionId: string,
-    state: { status: SessionState['status']; currentPosition: number },
-  ): TWsServerMessage {
+  private stateMessage(sessionId: string, state: Position): TWsServerMessage {
     return { type: 'session.state', sessionId, ...state, at: new Date(this.options.now()).toISOString() };
   }
 
@@ -150,7 +180,14 @@ export class LiveHub {
       this.logger.warn({ channel: SESSION_UPDATES_CHANNEL }, 'ignoring an invalid session update');
       return;
     }
-    this.changed(parsed.data.sessionId, parsed.data.orgId, parsed.data);
+    const update = parsed.data;
+    const watched = this.sessions.get(update.sessionId);
+    if (!watched || watched.orgId !== update.orgId) return;
+    const writtenAt = Date.parse(update.at);
+    // Announcements from several processes can cross on the way: an older one changes nothing.
+    if (writtenAt < watched.writtenAt) return;
+    watched.pushedAt = ++this.pushes;
+    this.changed(watched, update.sessionId, update.orgId, update, writtenAt);
   }
 
   private onEmotion(json: string): void {

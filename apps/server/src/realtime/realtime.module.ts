@@ -37,7 +37,10 @@ export const DEFAULT_REALTIME_OPTIONS: RealtimeOptions = {
   hardBufferBytes: 4 * 1024 * 1024,
   resumeLimit: 1_000,
   heartbeatMs: 30_000,
-  sessionPollMs: 2_000,
+  // State changes are pushed (interviews and retention announce them on the cache's pub/sub); the
+  // poll only catches an announcement lost while the cache reconnects, so it can be slow: one query
+  // per process per period, whatever the number of watched sessions.
+  sessionPollMs: 30_000,
   permissionTtlMs: 2_000,
   maxFrameAgeMs: 24 * 3600_000,
   maxClockAheadMs: 5 * 60_000,

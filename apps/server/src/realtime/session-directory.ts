@@ -10,13 +10,15 @@ export interface SessionInfo {
   candidateId: string;
   status: SessionStatus;
   currentPosition: number;
+  /** When the session row was last written: orders what is read against what is announced. */
+  updatedAt: Date;
   /** The candidate's newest `video_analysis` consent is a grant. */
   videoAnalysisConsent: boolean;
   /** The stricter of the organisation's current policy and the session's snapshot. */
   emotionPolicy: EmotionPolicy;
 }
 
-export type SessionState = Pick<SessionInfo, 'id' | 'orgId' | 'status' | 'currentPosition'>;
+export type SessionState = Pick<SessionInfo, 'id' | 'orgId' | 'status' | 'currentPosition' | 'updatedAt'>;
 
 /**
  * Read-only view of sessions, so the realtime context needs nothing from the interviews context
@@ -45,6 +47,7 @@ export class DrizzleSessionDirectory implements SessionDirectory {
         candidateId: interviewSessions.candidateId,
         status: interviewSessions.status,
         currentPosition: interviewSessions.currentPosition,
+        updatedAt: interviewSessions.updatedAt,
         sessionSettings: interviewSessions.settings,
         orgSettings: organizations.settings,
       })
@@ -59,6 +62,7 @@ export class DrizzleSessionDirectory implements SessionDirectory {
       candidateId: row.candidateId,
       status: row.status,
       currentPosition: row.currentPosition,
+      updatedAt: row.updatedAt,
       videoAnalysisConsent: await videoAnalysisConsented(db, orgId, sessionId),
       emotionPolicy: effectiveEmotionPolicy(row.orgSettings.emotionPolicy, row.sessionSettings.emotionPolicy),
     };
@@ -73,6 +77,7 @@ export class DrizzleSessionDirectory implements SessionDirectory {
         orgId: interviewSessions.orgId,
         status: interviewSessions.status,
         currentPosition: interviewSessions.currentPosition,
+        updatedAt: interviewSessions.updatedAt,
       })
       .from(interviewSessions)
       .where(

@@ -1,4 +1,5 @@
 import { and, eq, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
+import type { Cache } from '../../infra/cache/cache.ts';
 import type { Database, Db } from '../../infra/db/database.ts';
 import {
   answerMedia,
@@ -14,12 +15,19 @@ import {
 } from '../../infra/db/schema.ts';
 import type { Logger } from '../../infra/log.ts';
 import type { Storage } from '../../infra/storage/storage.ts';
+import { announceSessionUpdates, writingSessions } from '../../interviews/index.ts';
 import { daysBefore, retentionPolicyOf, type RetentionPolicy } from './retention-policy.ts';
 
 export interface RetentionDeps {
   database: Database;
   storage: Storage;
   logger: Logger;
+  /**
+   * Where the interviews context caches `session:{id}` and realtime listens for state changes:
+   * sessions expired here are invalidated and announced through it. Without it, readers notice
+   * an expiry from the deadline in their copy, and live views on their next poll.
+   */
+  cache?: Cache;
   clock?: () => Date;
 }
 
@@ -129,9 +137,11 @@ export class RetentionService {
       report.sessions++;
       if (dryRun) continue;
       await this.deleteObjects(keys);
-      await this.db
-        .delete(interviewSessions)
-        .where(and(eq(interviewSessions.orgId, orgId), eq(interviewSessions.id, s.id)));
+      await this.writingSessions([s.id], () =>
+        this.db
+          .delete(interviewSessions)
+          .where(and(eq(interviewSessions.orgId, orgId), eq(interviewSessions.id, s.id))),
+      );
     }
 
     // Recordings and their derived files.
@@ -290,29 +300,33 @@ export class RetentionService {
     if (dryRun) return report;
 
     await this.deleteObjects(objects);
-    await this.db.transaction(async (tx) => {
-      await tx.delete(invitations).where(invitationWhere);
-      if (sessionIds.length) {
+    await this.writingSessions(sessionIds, () =>
+      this.db.transaction(async (tx) => {
+        await tx.delete(invitations).where(invitationWhere);
+        if (sessionIds.length) {
+          await tx
+            .delete(interviewSessions)
+            .where(and(eq(interviewSessions.orgId, orgId), inArray(interviewSessions.id, sessionIds)));
+        }
         await tx
-          .delete(interviewSessions)
-          .where(and(eq(interviewSessions.orgId, orgId), inArray(interviewSessions.id, sessionIds)));
-      }
-      await tx.delete(users).where(and(eq(users.orgId, orgId), eq(users.id, candidateId), eq(users.role, 'candidate')));
-      await tx.insert(auditLog).values({
-        orgId,
-        actorId: input.requestedBy ?? null,
-        action: 'candidate.erased',
-        targetType: 'user',
-        targetId: candidateId,
-        metadata: {
-          sessions: sessionIds.length,
-          invitations: invitationRows.length,
-          objects: objects.length,
-          verified: true,
-        },
-      });
-      await input.markDone?.(tx);
-    });
+          .delete(users)
+          .where(and(eq(users.orgId, orgId), eq(users.id, candidateId), eq(users.role, 'candidate')));
+        await tx.insert(auditLog).values({
+          orgId,
+          actorId: input.requestedBy ?? null,
+          action: 'candidate.erased',
+          targetType: 'user',
+          targetId: candidateId,
+          metadata: {
+            sessions: sessionIds.length,
+            invitations: invitationRows.length,
+            objects: objects.length,
+            verified: true,
+          },
+        });
+        await input.markDone?.(tx);
+      }),
+    );
     await this.verifyGone(
       objects,
       sessionIds.map((id) => sessionPrefix(orgId, id)),
@@ -352,33 +366,57 @@ export class RetentionService {
       .from(interviewSessions)
       .where(open);
     if (dryRun || due.length === 0) return { dryRun, sessions: due };
-    const closed = await this.db.transaction(async (tx) => {
-      const rows = await tx
-        .update(interviewSessions)
-        .set({ status: 'expired', updatedAt: now })
-        .where(
-          and(
-            open,
-            inArray(
-              interviewSessions.id,
-              due.map((d) => d.sessionId),
+    const expire = () =>
+      this.db.transaction(async (tx) => {
+        const rows = await tx
+          .update(interviewSessions)
+          .set({ status: 'expired', updatedAt: now })
+          .where(
+            and(
+              open,
+              inArray(
+                interviewSessions.id,
+                due.map((d) => d.sessionId),
+              ),
             ),
-          ),
-        )
-        .returning({ orgId: interviewSessions.orgId, sessionId: interviewSessions.id });
-      const byOrg = new Map<string, string[]>();
-      for (const r of rows) byOrg.set(r.orgId, [...(byOrg.get(r.orgId) ?? []), r.sessionId]);
-      for (const [orgId, ids] of byOrg) {
-        await tx.insert(auditLog).values({
-          orgId,
-          action: 'session.expired',
-          targetType: 'session',
-          targetId: ids.length === 1 ? ids[0]! : null,
-          metadata: { sessions: ids },
-        });
-      }
-      return rows;
-    });
+          )
+          .returning({
+            orgId: interviewSessions.orgId,
+            sessionId: interviewSessions.id,
+            currentPosition: interviewSessions.currentPosition,
+          });
+        const byOrg = new Map<string, string[]>();
+        for (const r of rows) byOrg.set(r.orgId, [...(byOrg.get(r.orgId) ?? []), r.sessionId]);
+        for (const [orgId, ids] of byOrg) {
+          await tx.insert(auditLog).values({
+            orgId,
+            action: 'session.expired',
+            targetType: 'session',
+            targetId: ids.length === 1 ? ids[0]! : null,
+            metadata: { sessions: ids },
+          });
+        }
+        return rows;
+      });
+    const cache = this.deps.cache;
+    const rows = await this.writingSessions(
+      due.map((d) => d.sessionId),
+      expire,
+    );
+    const closed = rows.map(({ orgId, sessionId }) => ({ orgId, sessionId }));
+    if (cache && rows.length > 0) {
+      // Committed: live views hear of it now rather than on their next poll (best effort).
+      await announceSessionUpdates(
+        cache,
+        rows.map((r) => ({
+          id: r.sessionId,
+          orgId: r.orgId,
+          status: 'expired' as const,
+          currentPosition: r.currentPosition,
+          updatedAt: now,
+        })),
+      ).catch((err: unknown) => this.deps.logger.warn({ err }, 'announcing expired sessions failed'));
+    }
     return { dryRun, sessions: closed };
   }
 
@@ -500,6 +538,11 @@ export class RetentionService {
       if (m.framesPrefix) prefixes.push(m.framesPrefix);
     }
     return { keys, prefixes };
+  }
+
+  /** A write to sessions: their cached copies (`session:{id}`) are fenced and dropped around it. */
+  private writingSessions<T>(sessionIds: readonly string[], write: () => Promise<T>): Promise<T> {
+    return this.deps.cache ? writingSessions(this.deps.cache, sessionIds, write) : write();
   }
 
   private async deleteObjects(keys: string[]): Promise<void> {
