@@ -251,11 +251,20 @@ export function interviewFlowSuite(name: string, layout: Layout, options: FlowOp
           const stats = await broker.stats();
           return stats.every((q) => q.depth === 0) ? true : undefined;
         });
+        // The worker printed the report after scoring; the API serves the stored PDF.
+        const pdf = await until('the report PDF', async () => {
+          const res = await d.api.call('GET', `/api/sessions/${sessionId}/report.pdf`, { token: admin });
+          return res.status === 200 ? res : undefined;
+        });
+        expect(pdf.headers.get('content-type')).toBe('application/pdf');
+        expect(String(pdf.body).startsWith('%PDF-')).toBe(true);
       } else {
-        // The worker's events wait in their queues.
+        // The worker's events wait in their queues: two recordings, the candidate's receipt and
+        // "report ready", the report to print.
         const stats = Object.fromEntries((await broker.stats()).map((q) => [q.queue, q]));
         expect(stats['video.processing']?.depth).toBe(2);
-        expect(stats['notification.email']?.depth).toBe(1);
+        expect(stats['notification.email']?.depth).toBe(2);
+        expect(stats['report.rendering']?.depth).toBe(1);
       }
       for (const q of await broker.stats()) expect(q.deadLetters, q.queue).toBe(0);
       if (inProcess) {

@@ -89,6 +89,27 @@ export const ZInterviewScoredEvent = z.object({
 });
 export type TInterviewScoredEvent = z.infer<typeof ZInterviewScoredEvent>;
 
+/**
+ * `report.render.requested`: a session's report changed (or its PDF was asked for and is not
+ * stored): a worker prints the current report to HTML and PDF. Ids only.
+ */
+export const ZReportRenderRequestedEvent = z.object({
+  orgId: z.uuid(),
+  sessionId: z.uuid(),
+});
+export type TReportRenderRequestedEvent = z.infer<typeof ZReportRenderRequestedEvent>;
+
+/**
+ * The `202` body of `GET /api/sessions/:id/report.pdf`: no PDF of the current report is stored
+ * yet; a worker is printing it. Ask again after `retryAfterSeconds` (also sent as `Retry-After`).
+ */
+export const ZReportRendering = z.object({
+  status: z.literal('rendering'),
+  retryAfterSeconds: z.number().int().positive(),
+  message: z.string(),
+});
+export type TReportRendering = z.infer<typeof ZReportRendering>;
+
 // ---------------------------------------------------------------------------------------------
 // LLM provider keys (admin)
 

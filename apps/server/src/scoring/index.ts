@@ -59,7 +59,16 @@ export {
   type ScoringConsumerDeps,
   type ScoringSessions,
 } from './scoring.consumer.ts';
-export { ReportService, FORMULAS } from './reports/report.service.ts';
+export {
+  ReportService,
+  FORMULAS,
+  REPORT_RENDER_REQUESTED,
+  RENDER_RETRY_AFTER_SECONDS,
+  RENDER_REQUEST_AGAIN_AFTER_MS,
+  RENDER_FAILED_COOLDOWN_MS,
+  type PdfAnswer,
+  type RenderOutcome,
+} from './reports/report.service.ts';
 export { renderReportHtml } from './reports/render-report-html.ts';
 export { renderReportPdf, type PdfOptions, type PdfRenderer } from './reports/render-report-pdf.ts';
 export { finalScore, SESSION_SCORE_VERSION } from './pipeline/session-score.ts';
@@ -89,7 +98,7 @@ export interface ScoringModuleDeps {
   audit: Audit;
   /** Replaces the configured providers (tests, the eval CLI); default: `createAnalyzerSource`. */
   analyzer?: AnalyzerSource;
-  /** Prints report PDFs; default: `renderReportPdf` with the Debian Chromium. */
+  /** Prints report PDFs (in the report job only); default: `renderReportPdf` with the Debian Chromium. */
   renderPdf?: PdfRenderer;
   queue?: QueueSpec;
   clock?: () => Date;
@@ -126,6 +135,7 @@ export function createScoringModule(deps: ScoringModuleDeps): ScoringModule {
     sessions: deps.interviews,
     audit: deps.audit,
     storage: deps.storage,
+    broker: deps.broker,
     renderPdf: deps.renderPdf ?? ((html) => renderReportPdf(html)),
     clock: deps.clock,
   });

@@ -194,9 +194,15 @@ export class ScoringRepository {
   /**
    * The session's per-frame emotion rows from one source: the live stream when there is one
    * (frames seen while answering), else the batch analysis of the recordings. Mixing both would
-   * count the same moments twice.
+   * count the same moments twice. Live frames captured before the session started are the
+   * device check's (the candidate's "face detected" check) and are not part of the interview.
    */
   async emotionFrames(orgId: string, sessionId: string): Promise<EmotionFrameRow[]> {
+    const [session] = await this.database.primary
+      .select({ startedAt: interviewSessions.startedAt })
+      .from(interviewSessions)
+      .where(and(eq(interviewSessions.orgId, orgId), eq(interviewSessions.id, sessionId)));
+    const startedAt = session?.startedAt ?? null;
     const rows = await this.database.primary
       .select({
         source: emotionAnalysis.source,
@@ -209,8 +215,9 @@ export class ScoringRepository {
       .from(emotionAnalysis)
       .where(and(eq(emotionAnalysis.orgId, orgId), eq(emotionAnalysis.sessionId, sessionId)))
       .orderBy(asc(emotionAnalysis.frameTs), asc(emotionAnalysis.frameSeq));
-    const live = rows.filter((r) => r.source === 'stream');
-    return (live.length > 0 ? live : rows).map(({ source: _source, ...row }) => row);
+    const interview = rows.filter((r) => r.source !== 'stream' || startedAt === null || r.frameTs >= startedAt);
+    const live = interview.filter((r) => r.source === 'stream');
+    return (live.length > 0 ? live : interview).map(({ source: _source, ...row }) => row);
   }
 
   /** Sets a human override on one score; the original stays in `score`. */
@@ -247,14 +254,51 @@ export class ScoringRepository {
     return row ?? null;
   }
 
-  /** Points the session's PDF report at a stored object (one row per session and kind). */
-  async savePdf(orgId: string, sessionId: string, storageKey: string): Promise<void> {
+  /**
+   * Records that the PDF at `storageKey` (named after the hash of the report's HTML) was asked
+   * for: the `pdf` row becomes `pending` at `at`, unless it already is that PDF, ready.
+   */
+  async markPdfRequested(orgId: string, sessionId: string, storageKey: string, at: Date): Promise<void> {
     await this.database.primary
       .insert(reports)
-      .values({ orgId, sessionId, kind: 'pdf', status: 'ready', storageKey })
+      .values({ orgId, sessionId, kind: 'pdf', status: 'pending', storageKey, createdAt: at, updatedAt: at })
       .onConflictDoUpdate({
         target: [reports.sessionId, reports.kind],
-        set: { status: 'ready', storageKey, error: null, updatedAt: sql`now()` },
+        set: { status: 'pending', storageKey, error: null, updatedAt: at },
+        where: and(
+          eq(reports.orgId, orgId),
+          sql`not (${reports.status} = 'ready' and ${reports.storageKey} = ${storageKey})`,
+        ),
+      });
+  }
+
+  /** Points the session's `html` and `pdf` rows at the objects just stored, both `ready`. */
+  async saveRendered(orgId: string, sessionId: string, keys: { html: string; pdf: string }, at: Date): Promise<void> {
+    await this.database.primary.transaction(async (tx) => {
+      for (const [kind, storageKey] of [
+        ['html', keys.html],
+        ['pdf', keys.pdf],
+      ] as const) {
+        await tx
+          .insert(reports)
+          .values({ orgId, sessionId, kind, status: 'ready', storageKey, createdAt: at, updatedAt: at })
+          .onConflictDoUpdate({
+            target: [reports.sessionId, reports.kind],
+            set: { status: 'ready', storageKey, error: null, updatedAt: at },
+            where: eq(reports.orgId, orgId),
+          });
+      }
+    });
+  }
+
+  /** Records that printing the PDF at `storageKey` failed for good (after the job's last attempt). */
+  async markPdfFailed(orgId: string, sessionId: string, storageKey: string, error: string, at: Date): Promise<void> {
+    await this.database.primary
+      .insert(reports)
+      .values({ orgId, sessionId, kind: 'pdf', status: 'failed', storageKey, error, createdAt: at, updatedAt: at })
+      .onConflictDoUpdate({
+        target: [reports.sessionId, reports.kind],
+        set: { status: 'failed', storageKey, error, updatedAt: at },
         where: eq(reports.orgId, orgId),
       });
   }

@@ -1,7 +1,15 @@
-import { ZCandidateFeedback, ZErrorBody, ZLlmKey, ZSessionReport, type TSessionReport } from '@parley/contracts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ZCandidateFeedback,
+  ZErrorBody,
+  ZLlmKey,
+  ZReportRendering,
+  ZSessionReport,
+  type TSessionReport,
+} from '@parley/contracts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { BrokerMessage } from '../infra/broker/broker.ts';
 import type { StaffActor } from '../shared/actor.ts';
-import type { AuditEntry } from './index.ts';
+import { RENDER_REQUEST_AGAIN_AFTER_MS, RENDER_RETRY_AFTER_SECONDS, type AuditEntry } from './index.ts';
 import { createScoringApp, type ScoringApp } from './testing/scoring-app.ts';
 import {
   completedSession,
@@ -175,12 +183,85 @@ describe('/api/admin/llm-keys', () => {
 });
 
 describe('GET /api/sessions/:id/report.pdf', () => {
-  it('is for staff of the organisation only (printing is tested in the real tier)', async () => {
+  it('is for staff of the organisation only (printing is tested with the report job in the real tier)', async () => {
     const url = `/api/sessions/${session.sessionId}/report.pdf`;
     const stranger = await call('GET', url, 'stranger');
     expect([stranger.statusCode, code(stranger.body)]).toEqual([404, 'NOT_FOUND']);
     expect((await call('GET', url, 'candidate')).statusCode).toBe(403);
     expect((await call('GET', url)).statusCode).toBe(401);
+  });
+
+  /**
+   * Records the print requests published from now on (the queue the report job takes). Request ids
+   * end with the clock's time, so moving the clock on first tells them from earlier tests' requests.
+   */
+  async function printRequests() {
+    h.clock.advance(1);
+    const since = h.clock.now().getTime();
+    const seen: BrokerMessage[] = [];
+    const consumer = await h.broker.consume('report.rendering', async (m) => {
+      if (m.routingKey === 'report.render.requested' && Number(m.messageId.split(':').at(-1)) >= since) seen.push(m);
+    });
+    return {
+      seen,
+      /** Waits for the request published at the clock's current time. */
+      next: () =>
+        vi.waitFor(() => {
+          const id = `report:${session.sessionId}:${h.clock.now().getTime()}`;
+          expect(seen.map((m) => m.messageId)).toContain(id);
+        }),
+      close: () => consumer.close(),
+    };
+  }
+
+  it('never prints on the request: answers 202 with Retry-After and asks the workers, once per interval', async () => {
+    const requests = await printRequests();
+    try {
+      const url = `/api/sessions/${session.sessionId}/report.pdf`;
+      const first = await call('GET', url, 'recruiter');
+      expect(first.statusCode).toBe(202);
+      expect(first.headers['retry-after']).toBe(String(RENDER_RETRY_AFTER_SECONDS));
+      expect(ZReportRendering.parse(first.json())).toMatchObject({
+        status: 'rendering',
+        retryAfterSeconds: RENDER_RETRY_AFTER_SECONDS,
+      });
+      await requests.next();
+
+      // Polling while the print is pending publishes nothing more…
+      h.clock.advance(1);
+      expect((await call('GET', url, 'admin')).statusCode).toBe(202);
+      // …until the request is old enough to have been lost.
+      h.clock.advance(RENDER_REQUEST_AGAIN_AFTER_MS / 1000);
+      expect((await call('GET', url, 'recruiter')).statusCode).toBe(202);
+      await requests.next();
+      expect(requests.seen.map((m) => m.payload)).toEqual([
+        { orgId: recruiter.orgId, sessionId: session.sessionId },
+        { orgId: recruiter.orgId, sessionId: session.sessionId },
+      ]);
+      expect(await h.storage.list(`orgs/${recruiter.orgId}/sessions/${session.sessionId}/reports/`)).toEqual([]);
+    } finally {
+      await requests.close();
+    }
+  });
+
+  it('asks the workers to print the report again after a score override', async () => {
+    const requests = await printRequests();
+    try {
+      const report = ZSessionReport.parse(
+        (await call('GET', `/api/sessions/${session.sessionId}/report`, 'recruiter')).json(),
+      );
+      const criterion = report.questions[0]!.criteria[0]!;
+      const res = await call(
+        'POST',
+        `/api/sessions/${session.sessionId}/scores/${criterion.scoreId}/override`,
+        'recruiter',
+        { score: 4, reason: 'Second look at the recording.' },
+      );
+      expect(res.statusCode).toBe(200);
+      await requests.next();
+    } finally {
+      await requests.close();
+    }
   });
 });
 

@@ -4,11 +4,13 @@ import {
   ZIdParams,
   ZLlmKey,
   ZOverrideScoreBody,
+  ZReportRendering,
   ZSessionReport,
 } from '@parley/contracts';
 import { z } from 'zod';
 import type { HttpServer } from '../infra/http/http-server.ts';
 import { BEARER, ERROR_RESPONSES } from '../infra/http/route-schemas.ts';
+import { isAppError } from '../shared/app-error.ts';
 import type { ApiKeysService } from './keys/api-keys.service.ts';
 import { renderReportHtml } from './reports/render-report-html.ts';
 import type { ReportService } from './reports/report.service.ts';
@@ -53,19 +55,41 @@ export function registerScoringRoutes(app: HttpServer, s: { reports: ReportServi
     {
       schema: {
         tags: ['reports'],
-        summary: 'The recruiter report as PDF (printed on first request, then served from object storage)',
+        summary: 'The recruiter report as PDF, printed by a worker and served from object storage',
+        description:
+          'Printing happens in the `report.rendering` job, never on this request: after scoring, after an ' +
+          'override, or when this route finds no stored PDF of the current report. **200**: the PDF of the ' +
+          'current report. **202** (`Retry-After` header, seconds): it is being printed; ask again then. ' +
+          '**503** `REPORT_RENDER_FAILED` (`Retry-After`): printing failed; it is requested again after the ' +
+          'cool-down.',
         security,
         params: ZIdParams,
-        response: { 200: z.any().describe('application/pdf'), ...errors },
+        response: {
+          200: z.any().describe('application/pdf'),
+          202: ZReportRendering.describe('Being printed: ask again after Retry-After seconds'),
+          ...errors,
+        },
       },
     },
     async (req, reply) => {
-      const pdf = await s.reports.pdf(req.actor, req.params.id);
+      const answer = await s.reports.pdf(req.actor, req.params.id).catch((err: unknown) => {
+        const details = isAppError(err) && err.code === 'REPORT_RENDER_FAILED' ? err.details : undefined;
+        const retryAfter = (details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+        if (retryAfter) void reply.header('retry-after', String(retryAfter));
+        throw err;
+      });
+      if (answer.status === 'rendering') {
+        return reply
+          .status(202)
+          .header('retry-after', String(answer.retryAfterSeconds))
+          .header('cache-control', 'no-store')
+          .send(answer);
+      }
       return reply
         .type('application/pdf')
         .header('cache-control', 'private, no-store')
         .header('content-disposition', `inline; filename="report-${req.params.id}.pdf"`)
-        .send(pdf);
+        .send(answer.pdf);
     },
   );
   app.get(

@@ -96,6 +96,7 @@ describe('RabbitMQ restart', () => {
     workers = await startWorkers(
       {
         config: { server: { publicUrl: 'https://parley.test' } as never },
+        reports: null,
         database,
         storage,
         broker: workerBroker,

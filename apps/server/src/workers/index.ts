@@ -1,11 +1,12 @@
 /**
  * The workers context: background jobs consumed from the broker — video processing, batch emotion
- * analysis of recordings, e-mail notifications, retention and erasure — plus the operator
+ * analysis of recordings, report printing, e-mail notifications, retention and erasure — plus the operator
  * functions behind `parley jobs` and `parley analyze`.
  */
 import type { Config } from '../config.ts';
 import { createEmotionService, type EmotionService } from '../emotion/index.ts';
 import type { Broker } from '../infra/broker/broker.ts';
+import type { Cache } from '../infra/cache/cache.ts';
 import type { Database } from '../infra/db/database.ts';
 import type { Logger } from '../infra/log.ts';
 import type { Mailer } from '../infra/mail/mail.ts';
@@ -13,15 +14,25 @@ import type { Storage } from '../infra/storage/storage.ts';
 import { jobCatalog } from './job-catalog.ts';
 import { runJobs } from './job-runner.ts';
 import { RetentionService } from './retention/retention.service.ts';
+import type { ReportPrinter } from './reports/render-report.job.ts';
 import { startScheduler } from './scheduler.ts';
 import type { VideoProcessingOptions } from './video/process-video.job.ts';
 import { VIDEO_QUEUE } from './video/process-video.job.ts';
-import { EMOTION_BATCH_QUEUE } from './worker-topology.ts';
+import { EMOTION_BATCH_QUEUE, REPORT_QUEUE } from './worker-topology.ts';
 
 export type { JobDefinition, JobContext, RetryPolicy } from './job.ts';
 export { PermanentJobError } from './job.ts';
 export { jobCatalog, describeJobs } from './job-catalog.ts';
-export { WORKER_TOPOLOGY, MAINTENANCE_QUEUE, MAINTENANCE_KEYS, EMOTION_BATCH_QUEUE } from './worker-topology.ts';
+export { runJobs } from './job-runner.ts';
+export {
+  WORKER_TOPOLOGY,
+  MAINTENANCE_QUEUE,
+  MAINTENANCE_KEYS,
+  EMOTION_BATCH_QUEUE,
+  REPORT_QUEUE,
+  EMAIL_QUEUE_SPEC,
+} from './worker-topology.ts';
+export { renderReportJob, type ReportPrinter } from './reports/render-report.job.ts';
 export {
   VIDEO_PROCESSED,
   ZVideoProcessedEvent,
@@ -54,6 +65,13 @@ export interface WorkersDeps {
   broker: Broker;
   mail: Mailer;
   logger: Logger;
+  /** Sessions expired by retention are invalidated and announced through it (the worker role passes it). */
+  cache?: Cache;
+  /**
+   * Prints reports (`report.rendering`): the scoring context's `reports` (`ScoringModule['reports']`),
+   * as the worker role passes it. Null: this process takes no report jobs (tests of other jobs).
+   */
+  reports: ReportPrinter | null;
   /**
    * The emotion service for batch analysis of recordings. When absent, the workers load their
    * own on the first recording to analyse (≈ 0.5 s) and close it on stop.
@@ -70,7 +88,7 @@ export interface WorkersOptions {
 
 /**
  * Starts consumers for every job in the catalog (video.processing, emotion.batch,
- * notification.email, worker.maintenance) and the maintenance scheduler. The broker must have
+ * report.rendering, notification.email, worker.maintenance) and the maintenance scheduler. The broker must have
  * been created with `WORKER_TOPOLOGY`. `stop()` stops taking jobs and waits for those in flight.
  */
 export async function startWorkers(
@@ -82,6 +100,7 @@ export async function startWorkers(
     database: deps.database,
     storage: deps.storage,
     logger,
+    cache: deps.cache,
     clock: options.clock,
   });
   let ownEmotion: Promise<EmotionService> | null = null;
@@ -100,18 +119,19 @@ export async function startWorkers(
     broker: deps.broker,
     mail: deps.mail,
     retention,
+    reports: deps.reports,
     emotion,
     publicUrl: deps.config.server.publicUrl,
     video: options.video,
     clock: options.clock,
   });
-  // Video (ffmpeg) and batch emotion analysis are CPU-bound: one at a time per process; scale
-  // with more worker processes.
+  // Video (ffmpeg), batch emotion analysis and report printing (Chromium) are CPU-bound: one at
+  // a time per process; scale with more worker processes.
   const runner = await runJobs({
     broker: deps.broker,
     logger,
     jobs,
-    prefetch: { [VIDEO_QUEUE]: 1, [EMOTION_BATCH_QUEUE.name]: 1, 'notification.email': 4 },
+    prefetch: { [VIDEO_QUEUE]: 1, [EMOTION_BATCH_QUEUE.name]: 1, [REPORT_QUEUE.name]: 1, 'notification.email': 4 },
   });
   const interval = options.maintenanceIntervalMs === undefined ? 3_600_000 : options.maintenanceIntervalMs;
   const scheduler =

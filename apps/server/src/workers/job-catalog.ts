@@ -6,6 +6,7 @@ import type { Storage } from '../infra/storage/storage.ts';
 import { analyzeRecordingJob } from './emotion-batch/analyze-recording.job.ts';
 import { emailJobs } from './email/notification-email.job.ts';
 import type { JobDefinition } from './job.ts';
+import { renderReportJob, type ReportPrinter } from './reports/render-report.job.ts';
 import { maintenanceJobs } from './retention/maintenance.jobs.ts';
 import type { RetentionService } from './retention/retention.service.ts';
 import { processVideoJob, type VideoProcessingOptions } from './video/process-video.job.ts';
@@ -16,6 +17,8 @@ export interface CatalogDeps {
   broker: Broker;
   mail: Mailer;
   retention: RetentionService;
+  /** The scoring context's reports, which print and store a session's report; null leaves the job out. */
+  reports: ReportPrinter | null;
   /** The emotion models, loaded on the first batch analysis. */
   emotion: () => Promise<EmotionService>;
   publicUrl: string;
@@ -38,6 +41,7 @@ export function jobCatalog(deps: CatalogDeps): JobDefinition<never>[] {
       emotion: deps.emotion,
       clock: deps.clock,
     }) as JobDefinition<never>,
+    ...(deps.reports ? [renderReportJob({ reports: deps.reports }) as JobDefinition<never>] : []),
     ...emailJobs({ database: deps.database, mail: deps.mail, publicUrl: deps.publicUrl, clock: deps.clock }),
     ...maintenanceJobs({ database: deps.database, broker: deps.broker, retention: deps.retention, clock: deps.clock }),
   ];

@@ -35,6 +35,7 @@ describe('operator job commands', () => {
       'video.processing',
       'worker.maintenance',
       'emotion.batch',
+      'report.rendering',
     ]);
     expect(status.queues.find((q) => q.queue === 'notification.email')).toMatchObject({ depth: 1, consumers: 0 });
     expect(status.totals).toEqual({ depth: 1, consumers: 0, deadLetters: 1 });

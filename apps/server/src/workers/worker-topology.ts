@@ -36,17 +36,41 @@ export const EMOTION_BATCH_QUEUE: QueueSpec = {
 };
 
 /**
- * The design's topology plus the workers' maintenance and batch emotion queues. The composition
- * root declares this one, so every process (and RabbitMQ) knows them and their dead-letter queues.
+ * Printing a session's report to HTML and PDF with headless Chromium (seconds of CPU, one browser
+ * per print): after scoring (`interview.scored`) and when the report changed or its PDF was asked
+ * for and is not stored (`report.render.requested`, published by the scoring context).
+ */
+export const REPORT_QUEUE: QueueSpec = {
+  name: 'report.rendering',
+  bindings: ['interview.scored', 'report.render.requested'],
+  maxAttempts: 3,
+  backoffMs: 5_000,
+  maxBackoffMs: 60_000,
+};
+
+const designEmailQueue = INTERVIEW_EVENTS_TOPOLOGY.queues.find((q) => q.name === 'notification.email');
+if (!designEmailQueue) throw new Error('The design topology has no notification.email queue');
+
+/** The design's e-mail queue, also bound to `interview.completed` for the candidate's receipt. */
+export const EMAIL_QUEUE_SPEC: QueueSpec = {
+  ...designEmailQueue,
+  bindings: [...new Set([...designEmailQueue.bindings, 'interview.completed'])],
+};
+
+const OWN_QUEUES = [MAINTENANCE_QUEUE, EMOTION_BATCH_QUEUE, REPORT_QUEUE];
+
+/**
+ * The design's topology plus the workers' maintenance, batch emotion and report queues, and the
+ * e-mail queue's receipt binding. The composition root declares this one, so every process (and
+ * RabbitMQ) knows them and their dead-letter queues.
  */
 export const WORKER_TOPOLOGY: Topology = {
   exchange: INTERVIEW_EVENTS_TOPOLOGY.exchange,
   queues: [
-    ...INTERVIEW_EVENTS_TOPOLOGY.queues.filter(
-      (q) => q.name !== MAINTENANCE_QUEUE.name && q.name !== EMOTION_BATCH_QUEUE.name,
-    ),
-    MAINTENANCE_QUEUE,
-    EMOTION_BATCH_QUEUE,
+    ...INTERVIEW_EVENTS_TOPOLOGY.queues
+      .filter((q) => !OWN_QUEUES.some((own) => own.name === q.name))
+      .map((q) => (q.name === EMAIL_QUEUE_SPEC.name ? EMAIL_QUEUE_SPEC : q)),
+    ...OWN_QUEUES,
   ],
 };
 

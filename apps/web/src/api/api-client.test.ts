@@ -324,3 +324,32 @@ describe('ApiClient uploads that fail on the way', () => {
     expect(aborted).toMatchObject({ code: 'ABORTED' });
   });
 });
+
+describe('ApiClient report PDF', () => {
+  const SESSION = '33333333-3333-4333-8333-333333333333';
+  const route = `GET /api/sessions/${SESSION}/report.pdf`;
+  const rendering = { status: 202, body: { status: 'rendering', retryAfterSeconds: 1, message: 'printing' } };
+
+  it('asks again while the server answers 202 (being printed) and returns the PDF once it is stored', async () => {
+    let n = 0;
+    const { api, calls } = client({
+      [route]: () => (++n < 3 ? rendering : { status: 200, body: '%PDF-1.7 fake body' }),
+    });
+    const pdf = await api.reportPdf(SESSION);
+    expect(await pdf.text()).toContain('%PDF-1.7');
+    expect(calls.map((c) => c.url)).toEqual(Array(3).fill(`/api/sessions/${SESSION}/report.pdf`));
+  });
+
+  it('gives up with SERVICE_UNAVAILABLE when the PDF is not printed within the wait', async () => {
+    const { api, calls } = client({ [route]: () => rendering });
+    await expect(api.reportPdf(SESSION, { maxWaitMs: 500 })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('reports a failed print with its own code instead of waiting', async () => {
+    const { api } = client({
+      [route]: () => ({ status: 503, body: { error: { code: 'REPORT_RENDER_FAILED', message: 'no browser' } } }),
+    });
+    await expect(api.reportPdf(SESSION)).rejects.toMatchObject({ code: 'REPORT_RENDER_FAILED', status: 503 });
+  });
+});

@@ -5,14 +5,17 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ZSessionReport, type TSessionReport } from '@parley/contracts';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emotionAnalysis } from '../../infra/db/schema.ts';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { emotionAnalysis, reports } from '../../infra/db/schema.ts';
+import { createLogger } from '../../infra/log.ts';
 // eslint-disable-next-line no-restricted-imports -- the interviews context's rubric factory
 import { rubric } from '../../interviews/testing.ts';
 import { createScoringApp, type ScoringApp } from '../testing/scoring-app.ts';
 import { completedSession, createScoringHarness, type ScoringHarness } from '../testing/scoring-harness.ts';
 import { renderReportHtml } from './render-report-html.ts';
 import { renderReportPdf } from './render-report-pdf.ts';
+import { renderReportJob, runJobs, type JobDefinition } from '../../workers/index.ts';
 
 // Needs Debian Chromium (/usr/bin/chromium) and poppler-utils, installed by scripts/test-all.sh.
 const run = promisify(execFile);
@@ -47,15 +50,22 @@ let dir: string;
 let sessionId: string;
 let orgId: string;
 let prints = 0;
+let runner: { stop(): Promise<void> };
 
 beforeAll(async () => {
   h = await createScoringHarness();
-  // The real renderer, counted, so the test can tell a cached PDF from a fresh print.
+  // The real renderer, counted, so the test can tell a stored PDF from a fresh print.
   t = await createScoringApp(h, {
     renderPdf: async (html) => {
       prints++;
       return renderReportPdf(html);
     },
+  });
+  // The workers' report job on the harness's broker, printing through the scoring module's reports.
+  runner = await runJobs({
+    broker: h.broker,
+    logger: createLogger({ level: 'silent' }),
+    jobs: [renderReportJob({ reports: t.scoring.reports }) as JobDefinition<never>],
   });
   dir = await mkdtemp(path.join(tmpdir(), 'parley-pdf-'));
   const { recruiter } = await h.org('Acme');
@@ -96,6 +106,7 @@ beforeAll(async () => {
   await h.scored(sessionId);
 });
 afterAll(async () => {
+  await runner?.stop();
   await t?.close();
   await h?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -103,6 +114,11 @@ afterAll(async () => {
 
 async function report(): Promise<TSessionReport> {
   return ZSessionReport.parse((await t.call('GET', `/api/sessions/${sessionId}/report`, 'recruiter')).json());
+}
+
+async function rows() {
+  const found = await h.database.primary.select().from(reports).where(eq(reports.sessionId, sessionId));
+  return { html: found.find((r) => r.kind === 'html'), pdf: found.find((r) => r.kind === 'pdf') };
 }
 
 async function pdfText(pdf: Buffer, name: string): Promise<string> {
@@ -143,19 +159,29 @@ describe('the recruiter report as PDF (Debian Chromium)', () => {
     expect(text).toContain('Not answered.');
   });
 
-  it('GET /api/sessions/:id/report.pdf prints once, serves the copy cached under the session, and prints anew after an override', async () => {
+  it('the report job prints after scoring; GET report.pdf serves the stored PDF, and a new one after an override', async () => {
     const url = `/api/sessions/${sessionId}/report.pdf`;
-    const before = prints;
+    const prefix = `orgs/${orgId}/sessions/${sessionId}/reports/`;
+    // `interview.scored` started the job: one print of the report, HTML and PDF stored and recorded.
+    await vi.waitFor(async () => expect((await rows()).pdf?.status).toBe('ready'), { timeout: 60_000, interval: 100 });
+    expect(prints).toBe(1);
+    const stored = await h.storage.list(prefix);
+    expect(stored).toHaveLength(2);
+    const { html, pdf } = await rows();
+    expect(html).toMatchObject({ status: 'ready', storageKey: stored.find((k) => k.endsWith('.html')) });
+    expect(pdf!.storageKey).toBe(stored.find((k) => k.endsWith('.pdf')));
+    const storedHtml = Buffer.from((await h.storage.get(html!.storageKey!)).bytes).toString('utf8');
+    expect(storedHtml).toBe(renderReportHtml(await report()));
+
     const first = await t.call('GET', url, 'recruiter');
     expect(first.statusCode).toBe(200);
     expect(first.headers['content-type']).toBe('application/pdf');
-    expect(prints).toBe(before + 1);
-    const cached = await h.storage.list(`orgs/${orgId}/sessions/${sessionId}/reports/`);
-    expect(cached).toHaveLength(1);
-
+    expect(await pdfText(first.rawPayload, 'first')).toContain(CHART_TITLE);
     const second = await t.call('GET', url, 'recruiter');
     expect(second.rawPayload.equals(first.rawPayload)).toBe(true);
-    expect(prints).toBe(before + 1);
+    // A redelivered request finds the PDF of this HTML stored and prints nothing.
+    expect(await t.scoring.reports.printStored(orgId, sessionId, { lastAttempt: false })).toBe('current');
+    expect(prints).toBe(1);
 
     const r = await report();
     const criterion = r.questions[0]!.criteria.find((c) => c.key === 'accuracy')!;
@@ -169,11 +195,19 @@ describe('the recruiter report as PDF (Debian Chromium)', () => {
       },
     );
     expect(overridden.statusCode).toBe(200);
-    const third = await t.call('GET', url, 'recruiter');
-    expect(prints).toBe(before + 2);
+    // The override asked for a print; until it is stored the route answers 202, never the old PDF.
+    let third = await t.call('GET', url, 'recruiter');
+    while (third.statusCode === 202) {
+      expect(third.headers['retry-after']).toBe('2');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      third = await t.call('GET', url, 'recruiter');
+    }
+    expect(third.statusCode).toBe(200);
+    expect(third.rawPayload.equals(first.rawPayload)).toBe(false);
     expect(await pdfText(third.rawPayload, 'overridden')).toContain('Confirmed in the follow-up call.');
-    const now = await h.storage.list(`orgs/${orgId}/sessions/${sessionId}/reports/`);
-    expect(now).toHaveLength(1);
-    expect(now).not.toEqual(cached);
+    expect(prints).toBe(2);
+    const now = await h.storage.list(prefix);
+    expect(now).toHaveLength(2);
+    expect(now.filter((k) => stored.includes(k))).toEqual([]);
   });
 });

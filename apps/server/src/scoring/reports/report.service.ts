@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { TCandidateFeedback, TOverrideScoreBody, TSessionReport } from '@parley/contracts';
+import type {
+  TCandidateFeedback,
+  TOverrideScoreBody,
+  TReportRendering,
+  TReportRenderRequestedEvent,
+  TSessionReport,
+} from '@parley/contracts';
+import type { Broker } from '../../infra/broker/broker.ts';
 import type { Storage } from '../../infra/storage/storage.ts';
 import { requireSessionAccess, requireStaff, type Actor } from '../../shared/actor.ts';
 import { AppError } from '../../shared/app-error.ts';
@@ -35,13 +42,31 @@ export const FORMULAS: Record<string, string> = {
   overall: `${SESSION_SCORE_VERSION}: overall = (a·τ·technical + (a·(1 − τ) + b)·communication + e·emotion) / (sum of the weights of the parts present), with the interview's weights a = answers, b = behavioral, e = emotion. This equals the weighted mean of the answer scores, delivery and emotion; an absent part is left out, never counted as 0.`,
 };
 
+/** Routing key under which a report's rendering is requested; the workers' `report.rendering` queue takes it. */
+export const REPORT_RENDER_REQUESTED = 'report.render.requested';
+
+/** How long a client waits before asking for a PDF being printed again (`Retry-After`). */
+export const RENDER_RETRY_AFTER_SECONDS = 2;
+/** A request for a PDF still not printed after this long is published again (printing takes seconds). */
+export const RENDER_REQUEST_AGAIN_AFTER_MS = 2 * 60_000;
+/** After a failed print (the job's last attempt), the PDF is refused this long, then requested again. */
+export const RENDER_FAILED_COOLDOWN_MS = 5 * 60_000;
+
+/** What `GET …/report.pdf` gets: the stored PDF of the current report, or word that it is being printed. */
+export type PdfAnswer = { status: 'ready'; pdf: Buffer } | TReportRendering;
+
+/** What one run of the report job did. */
+export type RenderOutcome = 'printed' | 'current' | 'gone';
+
 export interface ReportServiceDeps {
   repo: ScoringRepository;
   sessions: Pick<ScoringSessions, 'videoAnalysis'>;
   audit: Audit;
-  /** Where printed PDFs are cached, under the session's prefix. */
+  /** Where printed reports (HTML and PDF) are kept, under the session's prefix. */
   storage: Storage;
-  /** Prints the report's HTML; `renderReportPdf` in production. */
+  /** Where requests to print a report are published (`report.render.requested`). */
+  broker: Pick<Broker, 'publish'>;
+  /** Prints the report's HTML; `renderReportPdf` in production. Only the report job calls it. */
   renderPdf: PdfRenderer;
   clock?: () => Date;
 }
@@ -61,10 +86,14 @@ export class ReportService {
 
   async report(actor: Actor, sessionId: string): Promise<TSessionReport> {
     requireStaff(actor);
-    const header = await this.repo.sessionHeader(actor.orgId, sessionId);
+    return this.build(actor.orgId, sessionId);
+  }
+
+  /** The report of a session of the organisation, for whoever the caller has checked may read it. */
+  private async build(orgId: string, sessionId: string): Promise<TSessionReport> {
+    const header = await this.repo.sessionHeader(orgId, sessionId);
     if (!header) throw new AppError('NOT_FOUND', 'Session not found');
     const { session } = header;
-    const orgId = actor.orgId;
     const items = (await this.repo.questionItems(orgId, session)).filter((i) => !i.isPractice);
     const rows = await this.repo.listScores(orgId, sessionId);
 
@@ -218,29 +247,91 @@ export class ReportService {
         reason: body.reason,
       },
     });
+    // The PDF changes with the score: have it printed now. Best effort: the override is saved, and
+    // a PDF request finds the stored print out of date and asks again.
+    await this.requestRendering({ orgId: actor.orgId, sessionId }).catch(() => {});
     return this.report(actor, sessionId);
   }
 
   /**
-   * The report as PDF. Printing takes seconds, so the result is cached in object storage under the
-   * session (`orgs/…/sessions/…/reports/report-<hash of the HTML>.pdf`, pointed at by the session's
-   * `pdf` row in `reports`): an override changes the HTML and prints anew, an unchanged report is
-   * served from storage, and the superseded file is deleted.
+   * The report as PDF, never printed here: printing takes seconds of Chromium, so the report job
+   * (`printStored`, run by the workers) does it. A PDF is stored under the hash of the HTML it
+   * was printed from; when the one stored is of the current HTML it is returned, otherwise the
+   * print is requested (at most once per `RENDER_REQUEST_AGAIN_AFTER_MS`) and the caller is told
+   * to ask again. After a failed print, `REPORT_RENDER_FAILED` until the cool-down has passed.
    */
-  async pdf(actor: Actor, sessionId: string): Promise<Buffer> {
+  async pdf(actor: Actor, sessionId: string): Promise<PdfAnswer> {
     requireStaff(actor);
-    const html = renderReportHtml(await this.report(actor, sessionId));
-    const hash = createHash('sha256').update(html).digest('hex').slice(0, 32);
-    const key = `orgs/${actor.orgId}/sessions/${sessionId}/reports/report-${hash}.pdf`;
-    const row = await this.repo.findReport(actor.orgId, sessionId, 'pdf');
-    if (row?.storageKey === key && (await this.deps.storage.exists(key))) {
-      return Buffer.from((await this.deps.storage.get(key)).bytes);
+    const orgId = actor.orgId;
+    const keys = reportKeys(orgId, sessionId, renderReportHtml(await this.build(orgId, sessionId)));
+    const row = await this.repo.findReport(orgId, sessionId, 'pdf');
+    const now = this.clock();
+    const sinceUpdate = row ? now.getTime() - row.updatedAt.getTime() : Number.POSITIVE_INFINITY;
+    if (row?.storageKey === keys.pdf) {
+      if (row.status === 'ready' && (await this.deps.storage.exists(keys.pdf))) {
+        return { status: 'ready', pdf: Buffer.from((await this.deps.storage.get(keys.pdf)).bytes) };
+      }
+      if (row.status === 'failed' && sinceUpdate < RENDER_FAILED_COOLDOWN_MS) {
+        const retryAfterSeconds = Math.ceil((RENDER_FAILED_COOLDOWN_MS - sinceUpdate) / 1000);
+        // The browser's error stays in the `reports` row and the worker's log: it names server paths.
+        throw new AppError('REPORT_RENDER_FAILED', 'The report could not be printed to PDF', { retryAfterSeconds });
+      }
     }
-    const pdf = await this.deps.renderPdf(html);
-    await this.deps.storage.put(key, pdf, 'application/pdf');
-    await this.repo.savePdf(actor.orgId, sessionId, key);
-    if (row?.storageKey && row.storageKey !== key) await this.deps.storage.delete(row.storageKey);
-    return pdf;
+    const requested = row?.storageKey === keys.pdf && row.status === 'pending';
+    if (!requested || sinceUpdate >= RENDER_REQUEST_AGAIN_AFTER_MS) {
+      // Published first: a failed publish leaves no `pending` mark that would hold back the next request.
+      await this.requestRendering({ orgId, sessionId });
+      await this.repo.markPdfRequested(orgId, sessionId, keys.pdf, now);
+    }
+    return {
+      status: 'rendering',
+      retryAfterSeconds: RENDER_RETRY_AFTER_SECONDS,
+      message: 'The PDF of the current report is being printed; ask again shortly.',
+    };
+  }
+
+  /** Asks the workers to print the session's current report (after a change to it). */
+  async requestRendering(event: TReportRenderRequestedEvent): Promise<void> {
+    await this.deps.broker.publish(REPORT_RENDER_REQUESTED, event, {
+      messageId: `report:${event.sessionId}:${this.clock().getTime()}`,
+    });
+  }
+
+  /**
+   * The report job: prints the session's current report and stores the HTML and the PDF under
+   * the hash of the HTML, records both in `reports`, and deletes the session's superseded prints.
+   * Nothing is printed when a PDF of this HTML is already stored, so a redelivery is harmless.
+   * A failure on the job's `lastAttempt` is recorded on the `pdf` row before it is rethrown.
+   */
+  async printStored(orgId: string, sessionId: string, options: { lastAttempt: boolean }): Promise<RenderOutcome> {
+    let html: string;
+    try {
+      html = renderReportHtml(await this.build(orgId, sessionId));
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'NOT_FOUND') return 'gone';
+      throw err;
+    }
+    const keys = reportKeys(orgId, sessionId, html);
+    const row = await this.repo.findReport(orgId, sessionId, 'pdf');
+    if (row?.status === 'ready' && row.storageKey === keys.pdf && (await this.deps.storage.exists(keys.pdf))) {
+      return 'current';
+    }
+    try {
+      const pdf = await this.deps.renderPdf(html);
+      await this.deps.storage.put(keys.html, Buffer.from(html, 'utf8'), 'text/html; charset=utf-8');
+      await this.deps.storage.put(keys.pdf, pdf, 'application/pdf');
+      await this.repo.saveRendered(orgId, sessionId, keys, this.clock());
+    } catch (err) {
+      if (options.lastAttempt) {
+        const message = err instanceof Error ? err.message.slice(0, 500) : String(err);
+        await this.repo.markPdfFailed(orgId, sessionId, keys.pdf, message, this.clock());
+      }
+      throw err;
+    }
+    for (const key of await this.deps.storage.list(keys.prefix)) {
+      if (key !== keys.html && key !== keys.pdf) await this.deps.storage.delete(key);
+    }
+    return 'printed';
   }
 
   /** Lets the candidate read their feedback. Idempotent; the first release is audited. */
@@ -313,6 +404,13 @@ export class ReportService {
       questions: questions.map(({ status: _status, notAnswered: _n, ...q }) => q),
     };
   }
+}
+
+/** Where a print of this HTML is stored: `orgs/…/sessions/…/reports/report-<hash>.{html,pdf}`. */
+function reportKeys(orgId: string, sessionId: string, html: string) {
+  const hash = createHash('sha256').update(html).digest('hex').slice(0, 32);
+  const prefix = `orgs/${orgId}/sessions/${sessionId}/reports/`;
+  return { prefix, html: `${prefix}report-${hash}.html`, pdf: `${prefix}report-${hash}.pdf` };
 }
 
 function overrideOf(row: ScoreRow): TSessionReport['questions'][number]['criteria'][number]['override'] {

@@ -17,6 +17,8 @@ import { MemoryBroker, MemoryBrokerHub } from '../../infra/broker/memory-broker.
 import { INTERVIEW_EVENTS_TOPOLOGY } from '../../infra/broker/topology.ts';
 import { organizations, users, type OrgSettings } from '../../infra/db/schema.ts';
 import { createTestDatabase } from '../../infra/db/testing.ts';
+import { MemoryCache } from '../../infra/cache/memory-cache.ts';
+import { createLogger } from '../../infra/log.ts';
 import { OutboxMailer } from '../../infra/mail/outbox-mail.ts';
 import { createLocalStorage } from '../../infra/storage/local-storage.ts';
 import type { CandidateActor, StaffActor } from '../../shared/actor.ts';
@@ -33,9 +35,24 @@ export const FAST_SCORING_QUEUE: QueueSpec = {
   maxBackoffMs: 20,
 };
 
+/**
+ * The workers' report queue (`REPORT_QUEUE`: same name, bindings and attempts) with fast retries,
+ * so a test can run the report job on this broker and see what the report routes request.
+ */
+export const FAST_REPORT_QUEUE: QueueSpec = {
+  name: 'report.rendering',
+  bindings: ['interview.scored', 'report.render.requested'],
+  maxAttempts: 3,
+  backoffMs: 5,
+  maxBackoffMs: 20,
+};
+
 export const FAST_TOPOLOGY: Topology = {
   ...INTERVIEW_EVENTS_TOPOLOGY,
-  queues: INTERVIEW_EVENTS_TOPOLOGY.queues.map((q) => (q.name === FAST_SCORING_QUEUE.name ? FAST_SCORING_QUEUE : q)),
+  queues: [
+    ...INTERVIEW_EVENTS_TOPOLOGY.queues.map((q) => (q.name === FAST_SCORING_QUEUE.name ? FAST_SCORING_QUEUE : q)),
+    FAST_REPORT_QUEUE,
+  ],
 };
 
 export interface ScoringHarness extends Harness {
@@ -60,11 +77,14 @@ export async function createScoringHarness(options: { orgSettings?: OrgSettings 
   const mail = new OutboxMailer({ dir: path.join(dir, 'outbox'), from: 'Parley <no-reply@parley.test>' });
   const clock = new TestClock();
   const accounts = new TestCandidateAccounts(database);
+  const cache = new MemoryCache();
   const module = createInterviewsModule({
     database,
     storage,
     broker,
+    cache,
     mail,
+    logger: createLogger({ level: 'silent' }),
     accounts,
     clock: clock.now,
     config: { publicUrl: 'https://parley.test', maxRecordingBytes: 4 * 1024 * 1024 },
@@ -95,6 +115,7 @@ export async function createScoringHarness(options: { orgSettings?: OrgSettings 
     storage,
     broker,
     mail,
+    cache,
     clock,
     accounts,
     module,
@@ -136,6 +157,7 @@ export async function createScoringHarness(options: { orgSettings?: OrgSettings 
       await broker.close();
       await mail.close();
       await storage.close();
+      await cache.close();
       await database.close();
       await rm(dir, { recursive: true, force: true });
     },

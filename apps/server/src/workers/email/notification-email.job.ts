@@ -1,8 +1,15 @@
-import { ZInterviewScoredEvent, type TInterviewScoredEvent } from '@parley/contracts';
+import {
+  ZInterviewCompletedEvent,
+  ZInterviewScoredEvent,
+  type TInterviewCompletedEvent,
+  type TInterviewScoredEvent,
+} from '@parley/contracts';
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Broker } from '../../infra/broker/broker.ts';
+import { and, eq, lt } from 'drizzle-orm';
 import type { Database } from '../../infra/db/database.ts';
+import { processedMessages } from '../../infra/db/schema.ts';
 import type { Mailer } from '../../infra/mail/mail.ts';
 import { isAppError } from '../../shared/app-error.ts';
 import { defineJob, PermanentJobError, type JobContext, type JobDefinition } from '../job.ts';
@@ -42,9 +49,18 @@ export interface EmailJobDeps {
 
 const IDEMPOTENCY =
   'processed_messages (consumer notification.email, key <kind>:<id>[:<recipient>]) checked before and ' +
-  'written after each send; a crash between the two can repeat one e-mail (at-least-once), never skip it';
+  'written after each send, with a leased claim (consumer notification.email.claims) around the send so a ' +
+  'concurrent duplicate waits for a retry; a crash between send and mark can repeat one e-mail (at-least-once), never skip it';
 
-/** The `notification.email` queue's jobs: requested e-mails, and "report ready" on `interview.scored`. */
+/** Claims of e-mails being sent, in `processed_messages` under their own consumer name. */
+const EMAIL_CLAIMS = 'notification.email.claims';
+/** A claim older than this belongs to a worker that died mid-send (the job's time limit is 60 s). */
+const CLAIM_LEASE_MS = 2 * 60_000;
+
+/**
+ * The `notification.email` queue's jobs: requested e-mails (invitation, reminder), the candidate's
+ * receipt on `interview.completed`, and "report ready" to the recruiter on `interview.scored`.
+ */
 export function emailJobs(deps: EmailJobDeps): JobDefinition<never>[] {
   const sender = new EmailSender(deps);
   const requested = defineJob<TEmailRequest>({
@@ -69,7 +85,19 @@ export function emailJobs(deps: EmailJobDeps): JobDefinition<never>[] {
     idempotency: IDEMPOTENCY,
     handle: (event, ctx) => sender.send({ kind: 'report-ready', orgId: event.orgId, sessionId: event.sessionId }, ctx),
   });
-  return [requested, scored] as JobDefinition<never>[];
+  const completed = defineJob<TInterviewCompletedEvent>({
+    name: 'email.completion-receipt',
+    queue: EMAIL_QUEUE,
+    routingKeys: ['interview.completed'],
+    payload: ZInterviewCompletedEvent,
+    timeoutMs: 60_000,
+    retry: retryPolicyOf(EMAIL_QUEUE),
+    deadLetterQueue: dlqOf(EMAIL_QUEUE),
+    idempotency: IDEMPOTENCY,
+    handle: (event, ctx) =>
+      sender.send({ kind: 'completion-receipt', orgId: event.orgId, sessionId: event.sessionId }, ctx),
+  });
+  return [requested, completed, scored] as JobDefinition<never>[];
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -88,18 +116,50 @@ class EmailSender {
   async send(request: TEmailRequest, ctx: JobContext): Promise<void> {
     switch (request.kind) {
       case 'invitation':
-      case 'reminder':
-        return this.invitation(request.kind, request.orgId, request.invitationId, ctx);
-      case 'completion-receipt':
-        return this.receipt(request.orgId, request.sessionId, ctx);
+      case 'reminder': {
+        const { kind, orgId, invitationId } = request;
+        const key = `${kind}:${invitationId}`;
+        return this.once(key, () => this.invitation(kind, orgId, invitationId, key, ctx));
+      }
+      case 'completion-receipt': {
+        const key = `completion-receipt:${request.sessionId}`;
+        return this.once(key, () => this.receipt(request.orgId, request.sessionId, key, ctx));
+      }
       case 'report-ready':
         return this.reportReady(request.orgId, request.sessionId, ctx);
     }
   }
 
-  private async invitation(kind: 'invitation' | 'reminder', orgId: string, id: string, ctx: JobContext) {
-    const key = `${kind}:${id}`;
-    if (await isProcessed(this.deps.database.primary, EMAIL_QUEUE, key)) return;
+  /**
+   * Runs the work of one e-mail unless it is marked sent. While it runs, a claim row (with a lease,
+   * for a worker that dies mid-send) keeps a concurrent duplicate delivery from sending it too:
+   * that delivery fails and is retried, by when the e-mail is marked sent.
+   */
+  private async once(key: string, work: () => Promise<void>): Promise<void> {
+    const db = this.deps.database.primary;
+    if (await isProcessed(db, EMAIL_QUEUE, key)) return;
+    const now = this.clock();
+    const claimed = await db
+      .insert(processedMessages)
+      .values({ consumer: EMAIL_CLAIMS, messageId: key, processedAt: now })
+      .onConflictDoUpdate({
+        target: [processedMessages.consumer, processedMessages.messageId],
+        set: { processedAt: now },
+        where: lt(processedMessages.processedAt, new Date(now.getTime() - CLAIM_LEASE_MS)),
+      })
+      .returning({ id: processedMessages.messageId });
+    if (claimed.length === 0) throw new Error(`E-mail ${key} is being sent by another delivery; retried later`);
+    try {
+      if (await isProcessed(db, EMAIL_QUEUE, key)) return;
+      await work();
+    } finally {
+      await db
+        .delete(processedMessages)
+        .where(and(eq(processedMessages.consumer, EMAIL_CLAIMS), eq(processedMessages.messageId, key)));
+    }
+  }
+
+  private async invitation(kind: 'invitation' | 'reminder', orgId: string, id: string, key: string, ctx: JobContext) {
     const inv = await this.repo.invitation(orgId, id);
     const now = this.clock();
     const skip = !inv
@@ -133,9 +193,7 @@ class EmailSender {
     await this.repo.recordSent(orgId, id, kind === 'invitation' ? 'sentAt' : 'remindedAt', this.clock());
   }
 
-  private async receipt(orgId: string, sessionId: string, ctx: JobContext) {
-    const key = `completion-receipt:${sessionId}`;
-    if (await isProcessed(this.deps.database.primary, EMAIL_QUEUE, key)) return;
+  private async receipt(orgId: string, sessionId: string, key: string, ctx: JobContext) {
     const s = await this.repo.session(orgId, sessionId);
     if (!s?.completedAt) {
       ctx.logger.info({ sessionId }, 'no completed session; receipt not sent');
@@ -166,19 +224,20 @@ class EmailSender {
     // One mark per recipient: a retry after a partial failure mails only those not yet reached.
     for (const r of recipients) {
       const key = `report-ready:${sessionId}:${r.id}`;
-      if (await isProcessed(this.deps.database.primary, EMAIL_QUEUE, key)) continue;
-      await this.deliver(
-        r.email,
-        {
-          kind: 'report-ready',
-          recruiterName: r.name || r.email,
-          candidateName: s.candidateName || 'the candidate',
-          interviewTitle: s.interviewTitle,
-          link: `${this.base}/sessions/${sessionId}`,
-          overall,
-        },
-        key,
-        ctx,
+      await this.once(key, () =>
+        this.deliver(
+          r.email,
+          {
+            kind: 'report-ready',
+            recruiterName: r.name || r.email,
+            candidateName: s.candidateName || 'the candidate',
+            interviewTitle: s.interviewTitle,
+            link: `${this.base}/sessions/${sessionId}`,
+            overall,
+          },
+          key,
+          ctx,
+        ),
       );
     }
   }

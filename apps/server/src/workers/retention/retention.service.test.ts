@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -13,9 +12,9 @@ import {
 import {
   createCandidateSession,
   createInterview,
+  createCandidateWithMedia,
   createInvitation,
   createOrg,
-  createRecordedAnswer,
   embeddedFixtures,
   silentLogger,
   type Fixtures,
@@ -41,44 +40,8 @@ beforeEach(async () => {
 });
 afterEach(() => f.close());
 
-async function frame(orgId: string, sessionId: string, seq: number, capturedAt: Date) {
-  const key = `orgs/${orgId}/sessions/${sessionId}/frames/${seq}-${randomUUID()}.jpg`;
-  await f.storage.put(key, jpeg, 'image/jpeg');
-  await f.database.primary.insert(frames).values({ orgId, sessionId, seq, storageKey: key, capturedAt });
-  return key;
-}
-
-/** A candidate with a session, a recording (plus processed media and extracted frames) and stream frames. */
-async function candidateWithData(orgId: string, interviewId: string, questionVersionId: string, when: Date) {
-  const s = await createCandidateSession(f.database, { orgId, interviewId, createdAt: when });
-  const event = await createRecordedAnswer(f.database, f.storage, {
-    orgId,
-    sessionId: s.sessionId,
-    questionVersionId,
-    bytes: new Uint8Array([1, 2, 3]),
-    submittedAt: when,
-  });
-  const base = event.storageKey.replace(/\.webm$/, '/derived/');
-  for (const name of ['video.mp4', 'poster.jpg', 'audio.wav', 'frames/00001.jpg', 'frames/00002.jpg']) {
-    await f.storage.put(`${base}${name}`, jpeg, 'application/octet-stream');
-  }
-  await f.database.primary.insert(answerMedia).values({
-    orgId,
-    sessionId: s.sessionId,
-    answerId: event.answerId,
-    sourceKey: event.storageKey,
-    status: 'ready',
-    videoKey: `${base}video.mp4`,
-    posterKey: `${base}poster.jpg`,
-    audioKey: `${base}audio.wav`,
-    framesPrefix: `${base}frames/`,
-    frameCount: 2,
-    processedAt: when,
-    createdAt: when,
-  });
-  const frameKey = await frame(orgId, s.sessionId, 1, when);
-  return { ...s, event, base, frameKey };
-}
+const candidateWithData = (orgId: string, interviewId: string, questionVersionId: string, when: Date) =>
+  createCandidateWithMedia(f.database, f.storage, { orgId, interviewId, questionVersionId, when });
 
 async function world(settings: Record<string, unknown>) {
   const org = await createOrg(f.database, settings);

@@ -14,7 +14,9 @@ import type { Broker } from '../../infra/broker/broker.ts';
 import { MemoryBroker } from '../../infra/broker/memory-broker.ts';
 import type { Database } from '../../infra/db/database.ts';
 import {
+  answerMedia,
   answers,
+  frames,
   interviewQuestions,
   interviews,
   interviewSessions,
@@ -201,6 +203,53 @@ export async function createRecordedAnswer(
     sizeBytes: input.bytes.byteLength,
     videoAnalysis: input.videoAnalysis ?? true,
   };
+}
+
+const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
+
+/**
+ * A candidate's session as the other contexts leave it after `when`: a stored recording with the
+ * workers' derived files (MP4, poster, WAV, two extracted frames) recorded in `answer_media`, and
+ * one live-stream frame in `frames`. Seven objects under the session's prefix.
+ */
+export async function createCandidateWithMedia(
+  database: Database,
+  storage: Storage,
+  input: { orgId: string; interviewId: string; questionVersionId: string; when: Date },
+) {
+  const { orgId, when } = input;
+  const s = await createCandidateSession(database, { orgId, interviewId: input.interviewId, createdAt: when });
+  const event = await createRecordedAnswer(database, storage, {
+    orgId,
+    sessionId: s.sessionId,
+    questionVersionId: input.questionVersionId,
+    bytes: new Uint8Array([1, 2, 3]),
+    submittedAt: when,
+  });
+  const base = event.storageKey.replace(/\.webm$/, '/derived/');
+  for (const name of ['video.mp4', 'poster.jpg', 'audio.wav', 'frames/00001.jpg', 'frames/00002.jpg']) {
+    await storage.put(`${base}${name}`, JPEG, 'application/octet-stream');
+  }
+  await database.primary.insert(answerMedia).values({
+    orgId,
+    sessionId: s.sessionId,
+    answerId: event.answerId,
+    sourceKey: event.storageKey,
+    status: 'ready',
+    videoKey: `${base}video.mp4`,
+    posterKey: `${base}poster.jpg`,
+    audioKey: `${base}audio.wav`,
+    framesPrefix: `${base}frames/`,
+    frameCount: 2,
+    processedAt: when,
+    createdAt: when,
+  });
+  const frameKey = `orgs/${orgId}/sessions/${s.sessionId}/frames/1-${randomUUID()}.jpg`;
+  await storage.put(frameKey, JPEG, 'image/jpeg');
+  await database.primary
+    .insert(frames)
+    .values({ orgId, sessionId: s.sessionId, seq: 1, storageKey: frameKey, capturedAt: when });
+  return { ...s, event, base, frameKey };
 }
 
 const execFileAsync = promisify(execFile);

@@ -32,7 +32,15 @@ const mail = new OutboxMailer({
   from: 'Parley <no-reply@parley.test>',
 });
 const workers = await startWorkers(
-  { config: { server: { publicUrl: 'https://parley.test' } as never }, database, storage, broker, mail, logger },
+  {
+    config: { server: { publicUrl: 'https://parley.test' } as never },
+    database,
+    storage,
+    broker,
+    mail,
+    logger,
+    reports: null,
+  },
   { maintenanceIntervalMs: null },
 );
 logger.info('worker process ready');

@@ -33,6 +33,7 @@ beforeAll(async () => {
   workers = await startWorkers(
     {
       config: { server: { publicUrl: 'https://parley.test' } as never },
+      reports: null,
       database: f.database,
       storage: f.storage,
       broker,

@@ -1,0 +1,233 @@
+/**
+ * The `notification.email` jobs, run by every broker, database and storage the workers run on:
+ * `notification-email.test.ts` on the embedded ones, `notification-email.real.test.ts` on
+ * RabbitMQ, PostgreSQL and S3. Mail goes to a real SMTP server in the test process.
+ */
+import { createHash } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Broker } from '../../infra/broker/broker.ts';
+import type { Database } from '../../infra/db/database.ts';
+import { invitations, scores } from '../../infra/db/schema.ts';
+import { SmtpMailer } from '../../infra/mail/smtp-mail.ts';
+import type { Storage } from '../../infra/storage/storage.ts';
+import { startWorkers } from '../index.ts';
+import {
+  createCandidateSession,
+  createInterview,
+  createInvitation,
+  createOrg,
+  eventually,
+  silentLogger,
+} from '../testing/worker-fixtures.ts';
+import { recipientsOf as to, startSmtpPeer, type SmtpPeer } from '../testing/smtp-peer.ts';
+import { requestEmail } from './notification-email.job.ts';
+
+/** Where the workers run: a migrated database, storage, and a broker declared with `WORKER_TOPOLOGY`. */
+export interface EmailSuiteWorld {
+  database: Database;
+  storage: Storage;
+  /** The workers' connection. */
+  broker: Broker;
+  /** Another process's connection to the same broker, for publishing as the other contexts do. */
+  publisher: Broker;
+  close(): Promise<void>;
+}
+
+export function notificationEmailSuite(name: string, setup: () => Promise<EmailSuiteWorld>): void {
+  describe(`notification.email (${name})`, () => {
+    let env: EmailSuiteWorld;
+    let f: { database: Database };
+    let broker: Broker;
+    let peer: SmtpPeer;
+    let mailer: SmtpMailer;
+    let workers: { stop(): Promise<void> } | undefined;
+    const now = new Date();
+
+    beforeEach(async () => {
+      env = await setup();
+      f = env;
+      broker = env.publisher;
+      peer = await startSmtpPeer();
+      mailer = new SmtpMailer({ url: peer.url, from: 'Parley <no-reply@parley.test>' });
+      workers = await startWorkers(
+        {
+          config: { server: { publicUrl: 'https://parley.test/' } as never },
+          reports: null,
+          database: env.database,
+          storage: env.storage,
+          broker: env.broker,
+          mail: mailer,
+          logger: silentLogger(),
+        },
+        { maintenanceIntervalMs: null },
+      );
+    });
+
+    afterEach(async () => {
+      await workers?.stop();
+      await mailer?.close();
+      await peer?.close();
+      await env?.close();
+    });
+
+    const drained = () =>
+      eventually('the e-mail queue to drain', async () => {
+        const q = (await broker.stats()).find((s) => s.queue === 'notification.email')!;
+        return q.depth === 0;
+      });
+
+    async function world() {
+      const org = await createOrg(f.database);
+      const { interviewId } = await createInterview(f.database, org.orgId, org.recruiterId, 'Backend <Engineer>');
+      return { ...org, interviewId };
+    }
+
+    it('mails an invitation with a working single-use link, in text and HTML, and records it as sent', async () => {
+      const w = await world();
+      const expiresAt = new Date(now.getTime() + 3 * 24 * 3600_000);
+      const invitationId = await createInvitation(f.database, { ...w, email: 'cora@example.test', expiresAt });
+      await requestEmail(broker, { kind: 'invitation', orgId: w.orgId, invitationId });
+      const [mail] = await eventually('the invitation', async () => (peer.mails.length ? peer.mails : undefined));
+      expect(to(mail!)).toEqual(['cora@example.test']);
+      expect(mail!.subject).toBe('Your interview: Backend <Engineer>');
+      expect(mail!.text).toContain('Acme Hiring invites you');
+      expect(mail!.html).toContain('Backend &#60;Engineer&#62;');
+      const token = /#token=([A-Za-z0-9_-]+)/.exec(mail!.text!)![1]!;
+      expect(mail!.html).toContain(`#token=${token}`);
+      const [row] = await f.database.primary.select().from(invitations).where(eq(invitations.id, invitationId));
+      expect(row!.tokenHash).toBe(createHash('sha256').update(token).digest('hex'));
+      expect(row!.sentAt).not.toBeNull();
+    });
+
+    it('reminds each pending invitation once before its deadline, and not those far from it or used', async () => {
+      const w = await world();
+      const soon = new Date(now.getTime() + 6 * 3600_000);
+      const later = new Date(now.getTime() + 5 * 24 * 3600_000);
+      const due = await createInvitation(f.database, { ...w, email: 'due@example.test', expiresAt: soon, sentAt: now });
+      await createInvitation(f.database, { ...w, email: 'later@example.test', expiresAt: later, sentAt: now });
+      const used = await createInvitation(f.database, {
+        ...w,
+        email: 'used@example.test',
+        expiresAt: soon,
+        sentAt: now,
+      });
+      await f.database.primary.update(invitations).set({ usedAt: now }).where(eq(invitations.id, used));
+
+      await broker.publish('worker.maintenance.remind-due', {}, { messageId: 'tick-1' });
+      await eventually('the reminder', async () => peer.mails.length === 1);
+      await broker.publish('worker.maintenance.remind-due', {}, { messageId: 'tick-2' });
+      await eventually('the second scan', async () => {
+        const q = (await broker.stats()).find((s) => s.queue === 'worker.maintenance')!;
+        return q.depth === 0;
+      });
+      await drained();
+      expect(peer.mails.map(to)).toEqual([['due@example.test']]);
+      expect(peer.mails[0]!.subject).toBe('Reminder: your interview Backend <Engineer>');
+      expect(peer.mails[0]!.text).toMatch(/stops working on/);
+      const [row] = await f.database.primary.select().from(invitations).where(eq(invitations.id, due));
+      expect(row!.remindedAt).not.toBeNull();
+    });
+
+    it('sends the candidate a completion receipt once, however often it is requested', async () => {
+      const w = await world();
+      const s = await createCandidateSession(f.database, { ...w, status: 'completed', completedAt: now });
+      await requestEmail(broker, { kind: 'completion-receipt', orgId: w.orgId, sessionId: s.sessionId });
+      await eventually('the receipt', async () => peer.mails.length === 1);
+      await broker.publish('notification.email.requested', {
+        kind: 'completion-receipt',
+        orgId: w.orgId,
+        sessionId: s.sessionId,
+      });
+      const other = await createCandidateSession(f.database, { ...w, status: 'completed', completedAt: now });
+      await requestEmail(broker, { kind: 'completion-receipt', orgId: w.orgId, sessionId: other.sessionId });
+      await eventually('the other receipt', async () => peer.mails.length >= 2);
+      await drained();
+      expect(peer.mails.map(to)).toEqual([[s.email], [other.email]]);
+      expect(to(peer.mails[0]!)).toEqual([s.email]);
+      expect(peer.mails[0]!.subject).toBe('We received your interview: Backend <Engineer>');
+      expect(peer.mails[0]!.html).toContain('Thank you');
+    });
+
+    it('tells the interview author the report is ready when the interview is scored, with the score', async () => {
+      const w = await world();
+      const s = await createCandidateSession(f.database, { ...w, status: 'scored', completedAt: now });
+      await f.database.primary.insert(scores).values({
+        orgId: w.orgId,
+        sessionId: s.sessionId,
+        kind: 'session',
+        score: 3.6,
+        maxScore: 5,
+        provider: 'offline',
+        model: 'rubric',
+        promptVersion: '1',
+      });
+      await broker.publish('interview.scored', {
+        orgId: w.orgId,
+        sessionId: s.sessionId,
+        interviewId: w.interviewId,
+        overall: 3.6,
+        scoredAt: now.toISOString(),
+      });
+      const [mail] = await eventually('the report-ready mail', async () =>
+        peer.mails.length ? peer.mails : undefined,
+      );
+      expect(to(mail!)).toEqual([w.recruiterEmail]);
+      expect(mail!.subject).toBe('Report ready: Cora Candidate — Backend <Engineer>');
+      expect(mail!.text).toContain('Overall score: 3.6 / 5.');
+      expect(mail!.text).toContain(`https://parley.test/sessions/${s.sessionId}`);
+    });
+
+    it('sends the candidate a receipt when the interview is completed, once per session', async () => {
+      const w = await world();
+      const s = await createCandidateSession(f.database, { ...w, status: 'completed', completedAt: now });
+      const event = {
+        orgId: w.orgId,
+        sessionId: s.sessionId,
+        interviewId: w.interviewId,
+        completedAt: now.toISOString(),
+      };
+      // As the interviews context publishes it, then once more (a publisher retry after a lost confirm).
+      await broker.publish('interview.completed', event, { messageId: `interview.completed:${s.sessionId}` });
+      await broker.publish('interview.completed', event, { messageId: `interview.completed:${s.sessionId}:again` });
+      const other = await createCandidateSession(f.database, { ...w, status: 'completed', completedAt: now });
+      await broker.publish('interview.completed', { ...event, sessionId: other.sessionId });
+      await eventually('both receipts', async () => peer.mails.length >= 2);
+      await drained();
+      expect(peer.mails.map(to).sort()).toEqual([[s.email], [other.email]].sort());
+      const mail = peer.mails.find((m) => to(m)[0] === s.email)!;
+      expect(mail.subject).toBe('We received your interview: Backend <Engineer>');
+      expect(mail.text).toContain('Thank you: we received your interview "Backend <Engineer>"');
+      expect(mail.text).toContain('Acme Hiring will review your answers');
+      expect(mail.html).toContain('Backend &#60;Engineer&#62;');
+      expect(mail.headers.get('x-parley-notification')).toBe('completion-receipt');
+    });
+
+    it('retries an e-mail the SMTP server defers (451) and delivers it on a later attempt', async () => {
+      const w = await world();
+      const s = await createCandidateSession(f.database, { ...w, status: 'completed', completedAt: now });
+      peer.deferOnce.add(s.email);
+      await requestEmail(broker, { kind: 'completion-receipt', orgId: w.orgId, sessionId: s.sessionId });
+      const [mail] = await eventually('the receipt after a retry', async () =>
+        peer.mails.length ? peer.mails : undefined,
+      );
+      expect(peer.refused).toEqual([s.email]);
+      expect(to(mail!)).toEqual([s.email]);
+      const q = (await broker.stats()).find((x) => x.queue === 'notification.email')!;
+      expect(q.deadLetters).toBe(0);
+    });
+
+    it('gives up on a refused recipient without retrying or dead-lettering', async () => {
+      const w = await world();
+      const s = await createCandidateSession(f.database, { ...w, status: 'completed', completedAt: now });
+      peer.refuse.add(s.email);
+      await requestEmail(broker, { kind: 'completion-receipt', orgId: w.orgId, sessionId: s.sessionId });
+      await eventually('the refusal', async () => peer.refused.length === 1);
+      await drained();
+      expect(peer.refused).toEqual([s.email]);
+      const q = (await broker.stats()).find((x) => x.queue === 'notification.email')!;
+      expect(q.deadLetters).toBe(0);
+      expect(peer.mails).toHaveLength(0);
+    });
+  });
+}
