@@ -42,6 +42,13 @@ async function count(server: TestServer, table: 'frames' | 'emotion_analysis', s
   return Number(result.rows[0]?.n ?? 0);
 }
 
+async function statusOf(server: TestServer, sessionId: string): Promise<string | undefined> {
+  const result = await server.container.database.primary.execute<{ status: string }>(
+    sql`select status from interview_sessions where id = ${sessionId}`,
+  );
+  return result.rows[0]?.status;
+}
+
 async function sessionIdOf(server: TestServer, email: string): Promise<string> {
   const result = await server.container.database.primary.execute<{ id: string }>(
     sql`select s.id from interview_sessions s join users u on u.id = s.candidate_id where u.email = ${email}`,
@@ -128,8 +135,17 @@ describe('an interview in a real browser, with a real face on the camera and rea
     await c.getByLabel('I agree that my answers are recorded').check();
     await c.getByLabel('I agree that my video is analysed').check();
     await c.getByRole('button', { name: 'Continue' }).click();
-    await passDeviceCheck(c);
+    await c.getByRole('heading', { name: 'Camera and microphone check' }).waitFor();
+    // Before the interview starts, the server analyses the device check's frames and says it sees a face.
+    const deviceFace = c.getByTestId('face-indicator');
+    await expect.poll(() => deviceFace.textContent(), { timeout: 60_000 }).toContain('✓ face detected');
+    expect(await deviceFace.getAttribute('data-source')).toBe('server');
+    const sessionId = await sessionIdOf(server, 'carl@example.com');
+    expect(await statusOf(server, sessionId)).toBe('consented');
+    expect(await count(server, 'frames', sessionId)).toBeGreaterThan(0);
+    expect(await count(server, 'emotion_analysis', sessionId)).toBeGreaterThan(0);
     await shot(c, '05-device-check');
+    await passDeviceCheck(c);
     await c.getByRole('button', { name: 'Start the interview' }).click();
     await c.getByRole('heading', { name: 'Practice question' }).waitFor();
     // The server analyses the streamed frames and tells the candidate a face is in view.
@@ -139,7 +155,6 @@ describe('an interview in a real browser, with a real face on the camera and rea
     await shot(c, '06-practice');
 
     // The recruiter's live view receives emotion results while the candidate is on camera.
-    const sessionId = await sessionIdOf(server, 'carl@example.com');
     await recruiter.goto(`${server.url}/sessions/${sessionId}`);
     await recruiter.getByRole('heading', { name: 'Live view' }).waitFor();
     await expect
@@ -178,13 +193,52 @@ describe('an interview in a real browser, with a real face on the camera and rea
         { timeout: 180_000, interval: 1000 },
       )
       .toBe('scored');
+    // The worker transcodes each recording to MP4 (seekable, with a duration) and makes a poster.
+    await expect
+      .poll(
+        async () =>
+          (
+            await server.api.call('GET', `/api/sessions/${sessionId}/recordings`, { token: await staffToken(server) })
+          ).body.recordings.map((r: { processing: string | null }) => r.processing),
+        { timeout: 120_000, interval: 1000 },
+      )
+      .toEqual(['ready', 'ready']);
     await recruiter.goto(`${server.url}/sessions/${sessionId}`);
     await recruiter.getByTestId('overall-score').waitFor({ timeout: 30_000 });
-    await expect.poll(() => recruiter.getByRole('heading', { name: /^Transcript/ }).count()).toBeGreaterThan(0);
+    await expect
+      .poll(() => recruiter.getByRole('heading', { name: /^(Recording and transcript|Transcript)/ }).count())
+      .toBeGreaterThan(0);
     expect(await recruiter.getByTestId('criterion-score').count()).toBeGreaterThan(0);
     expect(await recruiter.getByText('Evidence from the answer:').count()).toBeGreaterThan(0);
     expect(await recruiter.locator('svg.chart').count()).toBeGreaterThan(0);
     await shot(recruiter, '10-review');
+
+    // The scored answer plays from the server (streamed with Range requests) beside its words.
+    const answer = recruiter
+      .getByRole('article')
+      .filter({ has: recruiter.getByTestId('recording-video') })
+      .first();
+    const video = answer.getByTestId('recording-video');
+    await video.scrollIntoViewIfNeeded();
+    await expect
+      .poll(() => video.evaluate((v: HTMLVideoElement) => v.readyState), { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(1);
+    expect(await video.evaluate((v: HTMLVideoElement) => v.error)).toBeNull();
+    const duration = await video.evaluate((v: HTMLVideoElement) => v.duration);
+    expect(duration).toBeGreaterThan(3);
+    expect(Number.isFinite(duration)).toBe(true);
+    const words = answer.getByTestId('transcript-word');
+    expect(await words.count()).toBeGreaterThan(3);
+    // Choosing a word seeks the video to where it was said, and lights that word.
+    const target = words.nth(Math.floor((await words.count()) / 2));
+    const startMs = Number(await target.getAttribute('data-start-ms'));
+    expect(startMs).toBeGreaterThan(0);
+    await target.click();
+    await expect
+      .poll(() => video.evaluate((v: HTMLVideoElement) => (v.seeking ? -1 : v.currentTime)))
+      .toBeCloseTo(startMs / 1000, 1);
+    expect(await target.getAttribute('aria-current')).toBe('true');
+    await shot(recruiter, '10a-review-recording');
 
     const download = recruiter.waitForEvent('download');
     await recruiter.getByRole('button', { name: 'Download report' }).click();
@@ -243,6 +297,13 @@ describe('an interview in a real browser, with a real face on the camera and rea
     await d.getByLabel('I have read how AI is used').check();
     await d.getByLabel('I agree that my answers are recorded').check();
     await d.getByRole('button', { name: 'Continue' }).click();
+    await d.getByRole('heading', { name: 'Camera and microphone check' }).waitFor();
+    // Nothing is sent for the check: the indicator says so instead of claiming a server result.
+    const localFace = d.getByTestId('face-indicator');
+    await localFace.waitFor();
+    expect(await localFace.getAttribute('data-source')).not.toBe('server');
+    expect(await localFace.textContent()).toMatch(/not checked|this device only/);
+    await shot(d, '11a-declined-device-check');
     await passDeviceCheck(d);
     await d.getByRole('button', { name: 'Start the interview' }).click();
     await d.getByRole('heading', { name: 'Practice question' }).waitFor();

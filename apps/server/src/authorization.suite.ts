@@ -22,6 +22,8 @@ interface World {
   otherSessionId: string;
   recruiterId: string;
   pendingInvitationId: string;
+  /** An answer with a recording, in the other candidate's session. */
+  recordedAnswerId: string;
 }
 
 async function signIn(d: Deployment, email: string): Promise<string> {
@@ -109,6 +111,19 @@ async function buildWorld(d: Deployment): Promise<World> {
   };
   const one = await accept('cand1@acme.test');
   const two = await accept('cand2@acme.test');
+  // The second candidate records an answer, so the media routes have something to refuse or serve.
+  const consented = await d.api.call('POST', `/api/sessions/${two.sessionId}/consent`, {
+    token: two.token,
+    body: { ...consent, recording: true },
+  });
+  expect(consented.status).toBe(200);
+  expect((await d.api.call('POST', `/api/sessions/${two.sessionId}/start`, { token: two.token })).status).toBe(200);
+  const recorded = await d.api.call('PUT', `/api/sessions/${two.sessionId}/answers/0/recording`, {
+    token: two.token,
+    body: 'recorded bytes of the other candidate',
+    headers: { 'content-type': 'video/webm' },
+  });
+  expect(recorded.status).toBe(201);
   const users = await d.api.call('GET', '/api/users', { token: admin });
   return {
     tokens: {
@@ -125,6 +140,7 @@ async function buildWorld(d: Deployment): Promise<World> {
     otherSessionId: two.sessionId,
     pendingInvitationId: invited.body.invitations.find((i: { email: string }) => i.email === 'cand3@acme.test').id,
     recruiterId: users.body.users.find((u: { email: string }) => u.email === 'rita@acme.test').id,
+    recordedAnswerId: recorded.body.id,
   };
 }
 
@@ -242,7 +258,17 @@ const ROWS: Row[] = [
   { method: 'POST', url: (w) => `/api/invitations/${w.pendingInvitationId}/remind`, allowed: STAFF },
   { method: 'POST', url: (w) => `/api/invitations/${w.pendingInvitationId}/revoke`, allowed: STAFF },
   { method: 'GET', url: (w) => `/api/sessions/${w.sessionId}/report`, allowed: STAFF },
+  // Recording playback is for staff only, not even the session's own candidate.
+  { method: 'GET', url: (w) => `/api/sessions/${w.otherSessionId}/recordings`, allowed: STAFF },
+  { method: 'GET', url: (w) => `/api/answers/${w.recordedAnswerId}/recording`, allowed: STAFF },
+  {
+    method: 'GET',
+    url: (w) => `/api/answers/${w.recordedAnswerId}/recording`,
+    headers: { range: 'bytes=0-3' },
+    allowed: STAFF,
+  },
   { method: 'GET', url: (w) => `/api/sessions/${w.sessionId}/report/html`, allowed: STAFF },
+  { method: 'GET', url: (w) => `/api/sessions/${w.sessionId}/report.pdf`, allowed: STAFF },
   { method: 'GET', url: (w) => `/api/sessions/${w.sessionId}/feedback`, allowed: ['candidate', 'recruiter', 'admin'] },
   { method: 'POST', url: (w) => `/api/sessions/${w.sessionId}/feedback/release`, allowed: STAFF },
   { method: 'GET', url: () => '/api/admin/llm-keys', allowed: ['admin'], list: true },
@@ -320,4 +346,5 @@ const PLACEHOLDER: World = {
   otherSessionId: ':otherSession',
   recruiterId: ':user',
   pendingInvitationId: ':invitation',
+  recordedAnswerId: ':answer',
 };

@@ -5,3 +5,4 @@ export * from './scoring.ts';
 export * from './interviews.ts';
 export * from './emotion.ts';
 export * from './realtime.ts';
+export * from './media.ts';

@@ -8,7 +8,8 @@ import { ZSessionStatus } from './interviews.ts';
  * may also travel as one binary message (see `encodeBinaryFrame`), which saves base64's third.
  *
  * Flow: authenticate (`?access_token=` on the upgrade, or an `auth` message first) → `ready`.
- * A candidate streams `frame`s for their own session; each stored and announced frame is
+ * A candidate streams `frame`s for their own session (at the device check, status `consented`, and
+ * in progress; only with consent to video analysis); each stored and announced frame is
  * answered `frame.ack` (the same `seq` again, without a duplicate, when re-sent). After a
  * reconnect, `resume` says which frames the server holds, so only the missing ones are re-sent.
  * Staff of the session's organisation (and the candidate) `subscribe` to a session's live view.
@@ -128,7 +129,8 @@ export const ZWsEmotion = z.object({
 
 /**
  * Candidate: what helps them keep a usable picture, without their own emotion readings (which
- * are for the recruiter, under the organisation's policy).
+ * are for the recruiter, under the organisation's policy). The device check's "face detected"
+ * is this message.
  */
 export const ZWsFrameFeedback = z.object({
   type: z.literal('frame.feedback'),

@@ -208,6 +208,32 @@ export class AccountsService {
     return { kind: 'staff', userId: claims.userId, orgId: claims.orgId, role: claims.role, ip };
   }
 
+  /**
+   * A short-lived token that lets this staff member's browser fetch one resource by URL, for
+   * elements that cannot send an Authorization header (`<video src>`). It carries the user's
+   * current token epoch, so signing out everywhere or a role change revokes it as well.
+   */
+  async issueMediaToken(
+    actor: StaffActor,
+    resource: string,
+    ttlSeconds: number,
+  ): Promise<{ token: string; expiresAt: Date }> {
+    const claims: AccessClaims = { userId: actor.userId, orgId: actor.orgId, role: actor.role, epoch: 0 };
+    const state = await this.userState(claims);
+    if (!state || state.disabled) throw new AppError('TOKEN_INVALID', 'The account is not active');
+    return this.tokens.signMedia({ ...claims, epoch: state.epoch }, resource, ttlSeconds);
+  }
+
+  /** The staff member a media token for `resource` was issued to, checked like an access token. */
+  async authenticateMedia(token: string, resource: string, ip?: string): Promise<StaffActor> {
+    const claims = await this.tokens.verifyMedia(token, resource);
+    const state = await this.userState(claims);
+    if (!state || state.disabled || state.epoch !== claims.epoch || claims.role === 'candidate') {
+      throw new AppError('TOKEN_INVALID', 'Media token has been revoked');
+    }
+    return { kind: 'staff', userId: claims.userId, orgId: claims.orgId, role: claims.role, ip };
+  }
+
   async me(actor: Actor): Promise<PublicUser> {
     requireAuthenticated(actor);
     return toPublicUser(await this.mustFindUser(actor.orgId, actor.userId));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { errors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
+import { errors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import { AppError } from '../shared/app-error.ts';
 import type { SigningKeys } from './signing-keys.ts';
 
@@ -25,6 +25,11 @@ export interface TokenSettings {
 
 const ALG = 'HS256';
 const TYP = 'at+jwt';
+/**
+ * Media tokens name one resource and travel in a URL (a `<video src>` cannot send headers). Their
+ * own type keeps them apart from access tokens: neither is accepted where the other is expected.
+ */
+const MEDIA_TYP = 'media+jwt';
 const ROLES = new Set<UserRole>(['admin', 'recruiter', 'candidate']);
 
 /**
@@ -65,7 +70,39 @@ export class TokenService {
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
+  /** A token for one resource (e.g. `answer:<id>`), carrying the staff member's claims. */
+  async signMedia(
+    claims: AccessClaims,
+    resource: string,
+    ttlSeconds: number,
+  ): Promise<{ token: string; expiresAt: Date }> {
+    const iat = Math.floor(this.now() / 1000);
+    const exp = iat + ttlSeconds;
+    const token = await new SignJWT({ org: claims.orgId, role: claims.role, ep: claims.epoch, res: resource })
+      .setProtectedHeader({ alg: ALG, kid: this.keys.active.kid, typ: MEDIA_TYP })
+      .setSubject(claims.userId)
+      .setIssuer(this.settings.issuer)
+      .setAudience(this.settings.audience)
+      .setIssuedAt(iat)
+      .setNotBefore(iat)
+      .setExpirationTime(exp)
+      .sign(this.keys.active.secret);
+    return { token, expiresAt: new Date(exp * 1000) };
+  }
+
+  /** The claims of a media token issued for exactly `resource`; anything else is TOKEN_INVALID. */
+  async verifyMedia(token: string, resource: string): Promise<AccessClaims> {
+    const { payload, claims } = await this.verify(token, MEDIA_TYP);
+    if (payload.res !== resource) throw new AppError('TOKEN_INVALID', 'The media token is for another resource');
+    if (claims.role === 'candidate') throw new AppError('TOKEN_INVALID', 'Media tokens are for staff');
+    return claims;
+  }
+
   async verifyAccess(token: string): Promise<AccessClaims> {
+    return (await this.verify(token, TYP)).claims;
+  }
+
+  private async verify(token: string, typ: string): Promise<{ payload: JWTPayload; claims: AccessClaims }> {
     try {
       const { payload } = await jwtVerify(
         token,
@@ -78,7 +115,7 @@ export class TokenService {
           algorithms: [ALG],
           issuer: this.settings.issuer,
           audience: this.settings.audience,
-          typ: TYP,
+          typ,
           clockTolerance: this.settings.clockSkewSeconds,
           currentDate: new Date(this.now()),
           requiredClaims: ['sub', 'exp', 'nbf', 'iat'],
@@ -91,17 +128,19 @@ export class TokenService {
       if (role === 'candidate' && typeof payload.sid !== 'string') {
         throw new AppError('TOKEN_INVALID', 'Candidate token has no session');
       }
-      return {
+      const claims: AccessClaims = {
         userId: payload.sub,
         orgId: payload.org,
         role,
         epoch: typeof payload.ep === 'number' ? payload.ep : 0,
         ...(typeof payload.sid === 'string' ? { sessionId: payload.sid } : {}),
       };
+      return { payload, claims };
     } catch (error) {
       if (error instanceof AppError) throw error;
-      if (error instanceof errors.JWTExpired) throw new AppError('TOKEN_EXPIRED', 'Access token has expired');
-      throw new AppError('TOKEN_INVALID', 'Access token is not valid');
+      const what = typ === TYP ? 'Access token' : 'Media token';
+      if (error instanceof errors.JWTExpired) throw new AppError('TOKEN_EXPIRED', `${what} has expired`);
+      throw new AppError('TOKEN_INVALID', `${what} is not valid`);
     }
   }
 }

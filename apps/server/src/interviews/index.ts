@@ -1,6 +1,8 @@
 import type { Broker } from '../infra/broker/broker.ts';
+import type { Cache } from '../infra/cache/cache.ts';
 import type { Database } from '../infra/db/database.ts';
 import type { HttpServer } from '../infra/http/http-server.ts';
+import type { Logger } from '../infra/log.ts';
 import type { Mailer } from '../infra/mail/mail.ts';
 import type { Storage } from '../infra/storage/storage.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -9,19 +11,30 @@ import { InterviewService } from './interview.service.ts';
 import { registerInterviewsRoutes, type InterviewsServices } from './interviews.routes.ts';
 import { InvitationRepository } from './invitation.repository.ts';
 import { InvitationService, type CandidateAccounts } from './invitation.service.ts';
+import { MediaRepository } from './media.repository.ts';
+import { MediaService, type MediaTokens } from './media.service.ts';
 import { QuestionBankRepository } from './question-bank.repository.ts';
 import { QuestionBankService } from './question-bank.service.ts';
+import { SessionAnnouncer } from './session-cache.ts';
 import { SessionRepository } from './session.repository.ts';
 import { SessionService } from './session.service.ts';
 
 export type { Clock } from './clock.ts';
 export type { CandidateAccounts } from './invitation.service.ts';
+export type { MediaTokens } from './media.service.ts';
 export type { InterviewsServices } from './interviews.routes.ts';
 export { QuestionBankService } from './question-bank.service.ts';
 export { InterviewService } from './interview.service.ts';
 export { InvitationService } from './invitation.service.ts';
 export { SessionService, EVENTS as INTERVIEW_EVENTS, RECORDING_TYPES } from './session.service.ts';
 export { SESSION_TRANSITIONS, canTransition } from './session-state.ts';
+export {
+  announceSessionUpdates,
+  sessionCacheKey,
+  writingSessions,
+  SESSION_CACHE_TTL_SECONDS,
+  type SessionUpdate,
+} from './session-cache.ts';
 
 export interface InterviewsConfig {
   /** Base URL of the web app, for invitation links. */
@@ -33,6 +46,10 @@ export interface InterviewsConfig {
   /** A recording started in time must finish uploading this long after the answer deadline. */
   uploadGraceSeconds: number;
   maxRecordingBytes: number;
+  /** How long the media URLs of a recordings list work. */
+  mediaUrlTtlSeconds: number;
+  /** Decrypted recordings kept in memory for playback (a `<video>` asks for many ranges). */
+  mediaCacheBytes: number;
 }
 
 export const DEFAULT_INTERVIEWS_CONFIG: Omit<InterviewsConfig, 'publicUrl'> = {
@@ -40,15 +57,20 @@ export const DEFAULT_INTERVIEWS_CONFIG: Omit<InterviewsConfig, 'publicUrl'> = {
   answerGraceSeconds: 3,
   uploadGraceSeconds: 120,
   maxRecordingBytes: 200 * 1024 * 1024,
+  mediaUrlTtlSeconds: 30 * 60,
+  mediaCacheBytes: 64 * 1024 * 1024,
 };
 
 export interface InterviewsDeps {
   database: Database;
   storage: Storage;
   broker: Broker;
+  /** Holds `session:{id}` snapshots and carries state changes to realtime instances (pub/sub). */
+  cache: Cache;
   mail: Mailer;
+  logger: Logger;
   /** The accounts context (`AccountsService` fits). */
-  accounts: CandidateAccounts;
+  accounts: CandidateAccounts & MediaTokens;
   config: Pick<InterviewsConfig, 'publicUrl'> & Partial<InterviewsConfig>;
   clock?: Clock;
 }
@@ -67,25 +89,29 @@ export function createInterviewsModule(deps: InterviewsDeps): InterviewsModule {
   const clock = deps.clock ?? systemClock;
   const questionRepo = new QuestionBankRepository(deps.database);
   const interviewRepo = new InterviewRepository(deps.database);
-  const sessionRepo = new SessionRepository(deps.database);
+  const sessionRepo = new SessionRepository(deps.database, deps.cache, interviewRepo);
   const invitationRepo = new InvitationRepository(deps.database);
+  const updates = new SessionAnnouncer(deps.cache, deps.logger.child({ context: 'interviews' }));
   const services: InterviewsServices = {
     questions: new QuestionBankService(questionRepo, clock),
-    interviews: new InterviewService(interviewRepo, questionRepo, clock),
+    interviews: new InterviewService(interviewRepo, questionRepo, sessionRepo, clock),
     invitations: new InvitationService(
       deps.database,
       invitationRepo,
       interviewRepo,
       sessionRepo,
+      updates,
       deps.accounts,
       deps.mail,
       clock,
       config,
     ),
-    sessions: new SessionService(deps.database, sessionRepo, interviewRepo, deps.storage, deps.broker, clock, config),
+    sessions: new SessionService(deps.database, sessionRepo, updates, deps.storage, deps.broker, clock, config),
   };
+  const media = new MediaService(new MediaRepository(deps.database), deps.storage, deps.accounts, clock, config);
   return {
     ...services,
-    registerRoutes: (app) => registerInterviewsRoutes(app, services, { maxRecordingBytes: config.maxRecordingBytes }),
+    registerRoutes: (app) =>
+      registerInterviewsRoutes(app, services, { maxRecordingBytes: config.maxRecordingBytes, media }),
   };
 }

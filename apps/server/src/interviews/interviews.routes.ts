@@ -31,6 +31,8 @@ import { BEARER, ERROR_RESPONSES } from '../infra/http/route-schemas.ts';
 import { AppError } from '../shared/app-error.ts';
 import type { InterviewService } from './interview.service.ts';
 import type { InvitationService } from './invitation.service.ts';
+import { registerMediaRoutes } from './media.routes.ts';
+import type { MediaService } from './media.service.ts';
 import type { QuestionBankService } from './question-bank.service.ts';
 import type { SessionService } from './session.service.ts';
 
@@ -48,11 +50,12 @@ export interface InterviewsServices {
 export async function registerInterviewsRoutes(
   app: HttpServer,
   s: InterviewsServices,
-  options: { maxRecordingBytes: number },
+  options: { maxRecordingBytes: number; media: MediaService },
 ): Promise<void> {
   registerQuestionRoutes(app, s.questions);
   registerInterviewRoutes(app, s.interviews, s.invitations);
   registerSessionRoutes(app, s.sessions);
+  registerMediaRoutes(app, options.media);
   // Recordings arrive as raw bytes; the parser that hands the stream over is scoped to this route.
   await app.register(async (plugin) => {
     const scope = plugin.withTypeProvider<ZodTypeProvider>();

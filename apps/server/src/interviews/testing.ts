@@ -12,13 +12,17 @@ import path from 'node:path';
 import { MemoryBroker } from '../infra/broker/memory-broker.ts';
 import type { BrokerMessage } from '../infra/broker/broker.ts';
 import { INTERVIEW_EVENTS_TOPOLOGY } from '../infra/broker/topology.ts';
+import type { Cache } from '../infra/cache/cache.ts';
+import { MemoryCache } from '../infra/cache/memory-cache.ts';
 import type { PgliteDatabase } from '../infra/db/pglite-database.ts';
 import { organizations, users } from '../infra/db/schema.ts';
 import { createTestDatabase } from '../infra/db/testing.ts';
+import { createLogger } from '../infra/log.ts';
 import { OutboxMailer } from '../infra/mail/outbox-mail.ts';
 import { createLocalStorage, type LocalStorage } from '../infra/storage/local-storage.ts';
 import type { CandidateActor, StaffActor } from '../shared/actor.ts';
-import { createInterviewsModule, type CandidateAccounts, type InterviewsModule } from './index.ts';
+import { AppError } from '../shared/app-error.ts';
+import { createInterviewsModule, type CandidateAccounts, type InterviewsModule, type MediaTokens } from './index.ts';
 
 export const T0 = new Date('2026-12-01T09:00:00.000Z');
 
@@ -36,11 +40,25 @@ export class TestClock {
 /**
  * The accounts port for tests: candidates are real `users` rows (sessions reference them);
  * tokens are opaque strings that resolve to the candidate actor they were issued for, as the
- * accounts context's authentication hook would do for a JWT.
+ * accounts context's authentication hook would do for a JWT. Media tokens likewise resolve to
+ * the staff member and the one resource they were issued for.
  */
-export class TestCandidateAccounts implements CandidateAccounts {
+export class TestCandidateAccounts implements CandidateAccounts, MediaTokens {
   readonly actors = new Map<string, CandidateActor>();
+  private readonly mediaTokens = new Map<string, { actor: StaffActor; resource: string }>();
   constructor(private readonly database: PgliteDatabase) {}
+
+  async issueMediaToken(actor: StaffActor, resource: string, ttlSeconds: number) {
+    const token = `media-${randomUUID()}`;
+    this.mediaTokens.set(token, { actor, resource });
+    return { token, expiresAt: new Date(T0.getTime() + ttlSeconds * 1000) };
+  }
+
+  async authenticateMedia(token: string, resource: string): Promise<StaffActor> {
+    const issued = this.mediaTokens.get(token);
+    if (!issued || issued.resource !== resource) throw new AppError('TOKEN_INVALID', 'Media token is not valid');
+    return issued.actor;
+  }
 
   async createCandidate(input: { orgId: string; email: string; name: string }): Promise<{ id: string }> {
     const [row] = await this.database.primary
@@ -67,6 +85,8 @@ export interface Harness {
   storage: LocalStorage;
   broker: MemoryBroker;
   mail: OutboxMailer;
+  /** The cache the module keeps `session:{id}` in and announces state changes on. */
+  cache: Cache;
   clock: TestClock;
   accounts: TestCandidateAccounts;
   module: InterviewsModule;
@@ -80,9 +100,16 @@ export interface Harness {
 }
 
 export async function createHarness(
-  options: { orgEmotionPolicy?: 'off' | 'insights' | 'scored' } = {},
+  options: {
+    orgEmotionPolicy?: 'off' | 'insights' | 'scored';
+    /** A database shared with other "processes" of the test; closed by the caller, not the harness. */
+    database?: PgliteDatabase;
+    /** A cache client of this "process" (e.g. Redis); closed with the harness. In-memory otherwise. */
+    cache?: Cache;
+  } = {},
 ): Promise<Harness> {
-  const database = await createTestDatabase();
+  const database = options.database ?? (await createTestDatabase());
+  const cache = options.cache ?? new MemoryCache();
   const dir = await mkdtemp(path.join(tmpdir(), 'parley-interviews-'));
   const storage = await createLocalStorage({ root: path.join(dir, 'objects'), masterKey: randomBytes(32) });
   const broker = new MemoryBroker({ topology: INTERVIEW_EVENTS_TOPOLOGY });
@@ -94,6 +121,8 @@ export async function createHarness(
     storage,
     broker,
     mail,
+    cache,
+    logger: createLogger({ level: 'silent' }),
     accounts,
     clock: clock.now,
     config: { publicUrl: 'https://parley.test', maxRecordingBytes: 64 * 1024 },
@@ -113,6 +142,7 @@ export async function createHarness(
     storage,
     broker,
     mail,
+    cache,
     clock,
     accounts,
     module,
@@ -138,7 +168,8 @@ export async function createHarness(
       await broker.close();
       await mail.close();
       await storage.close();
-      await database.close();
+      await cache.close();
+      if (!options.database) await database.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

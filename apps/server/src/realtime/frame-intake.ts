@@ -27,10 +27,17 @@ export interface FrameIntakeOptions {
 }
 
 const JPEG_MAGIC = [0xff, 0xd8, 0xff] as const;
+/**
+ * `consented` is the device check: the candidate has agreed to video analysis but not started,
+ * and the server's "face detected" answer (`frame.feedback`) is what the check shows. Consent
+ * and policy apply exactly as in progress; scoring leaves out frames captured before the start.
+ */
+const FRAME_STATUSES: ReadonlySet<SessionInfo['status']> = new Set(['consented', 'in_progress']);
 const ANSWER_CACHE_LIMIT = 10_000;
 
 /**
- * Takes one candidate frame: checks who may send it and whether the session is analysable, stores
+ * Takes one candidate frame: checks who may send it and whether the session is analysable (at the
+ * device check or in progress, with consent, under a policy that is not `off`), stores
  * the JPEG, records the `frames` row and announces `interview.frame.captured`, in that order.
  * It resolves only when all three are done, so the caller acknowledges a frame that can no
  * longer be lost. (session, seq) is idempotent: a re-sent frame writes nothing new, and its
@@ -139,10 +146,10 @@ export class FrameIntake {
   }
 
   private assertAnalysable(session: SessionInfo): void {
-    if (session.status !== 'in_progress') {
+    if (!FRAME_STATUSES.has(session.status)) {
       throw new AppError(
         'CONFLICT',
-        `Frames are taken only while the interview is in progress (it is ${session.status})`,
+        `Frames are taken only at the device check and while the interview is in progress (it is ${session.status})`,
       );
     }
     if (session.emotionPolicy === 'off') {

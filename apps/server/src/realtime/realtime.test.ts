@@ -373,15 +373,19 @@ describe('frames', () => {
     expect(await c.next('pong')).toEqual({ type: 'pong', id: 'still-there' });
   });
 
-  it('takes frames only from the candidate of an in-progress session with consent and analysis on', async () => {
+  it('takes frames only from the candidate of a consented or in-progress session with consent and analysis on', async () => {
     const s = await server();
     const cases = [
       [{ consent: false }, 'CONSENT_REQUIRED'],
       [{ consent: null }, 'CONSENT_REQUIRED'],
       [{ orgPolicy: 'off' }, 'FORBIDDEN'],
       [{ sessionPolicy: 'off' }, 'FORBIDDEN'],
-      [{ status: 'consented' }, 'CONFLICT'],
+      [{ status: 'consented', consent: false }, 'CONSENT_REQUIRED'],
+      [{ status: 'consented', consent: null }, 'CONSENT_REQUIRED'],
+      [{ status: 'consented', orgPolicy: 'off' }, 'FORBIDDEN'],
+      [{ status: 'invited', consent: null }, 'CONFLICT'],
       [{ status: 'completed' }, 'CONFLICT'],
+      [{ status: 'scored' }, 'CONFLICT'],
     ] as const;
     for (const [opts, code] of cases) {
       const seeded = await seedSession(database.db, opts);
@@ -402,6 +406,46 @@ describe('frames', () => {
     expect((await recruiter.next('error', (e) => e.seq === 0)).code).toBe('FORBIDDEN');
     expect(await frameRows(a.sessionId)).toHaveLength(0);
     expect(await frameRows(b.sessionId)).toHaveLength(0);
+  });
+
+  it('takes device-check frames while the session is consented: stored, recorded and announced like any other', async () => {
+    const s = await server();
+    const seen = await capturedFrames(s);
+    const { candidate, orgId, sessionId } = await seedSession(database.db, { status: 'consented' });
+    const c = await client(s, tokens.issue(candidate));
+    c.frame({ seq: 0 }, makeJpeg());
+    expect(await c.next('frame.ack')).toEqual({ type: 'frame.ack', seq: 0, duplicate: false });
+    const [row] = await frameRows(sessionId);
+    expect(row).toMatchObject({ orgId, seq: 0 });
+    expect(await s.storage.exists(row!.storageKey)).toBe(true);
+    await eventually(async () => seen.length === 1);
+    expect(seen[0]).toMatchObject({ sessionId, orgId, seq: 0, storageKey: row!.storageKey });
+    expect(seen[0]!.answerId).toBeUndefined();
+
+    // The device check's frame stream carries on, with the same numbering, once the interview starts.
+    await database.primary
+      .update(interviewSessions)
+      .set({ status: 'in_progress' })
+      .where(eq(interviewSessions.id, sessionId));
+    c.frame({ seq: 1 }, makeJpeg());
+    expect(await c.next('frame.ack')).toMatchObject({ seq: 1, duplicate: false });
+  });
+
+  it('stops taking device-check frames once the session is withdrawn', async () => {
+    let now = 1_700_000_000_000;
+    const s = await server({ options: { now: () => now, permissionTtlMs: 1_000 } });
+    const { candidate, sessionId } = await seedSession(database.db, { status: 'consented' });
+    const c = await client(s, tokens.issue(candidate));
+    c.frame({ seq: 0 }, makeJpeg());
+    await c.next('frame.ack');
+    await database.primary
+      .update(interviewSessions)
+      .set({ status: 'abandoned' })
+      .where(eq(interviewSessions.id, sessionId));
+    now += 1_000;
+    c.frame({ seq: 1 }, makeJpeg());
+    expect((await c.next('error', (e) => e.seq === 1)).code).toBe('CONFLICT');
+    expect(await frameRows(sessionId)).toHaveLength(1);
   });
 
   it('sees a consent withdrawn over HTTP on the next frames once the permission is re-read', async () => {
@@ -501,7 +545,7 @@ describe('subscriptions', () => {
     expect(staff.all('emotion')).toHaveLength(2);
   });
 
-  it('pushes session state changes, read from the database or announced by another process', async () => {
+  it('pushes session state changes, read from the database or announced by another process, never going back', async () => {
     const cacheHub = new MemoryCacheHub();
     const s = await server({ cacheHub, options: { sessionPollMs: 20 } });
     const other = await server({ cacheHub });
@@ -509,16 +553,35 @@ describe('subscriptions', () => {
     const staff = await client(s, tokens.issue(recruiter));
     staff.json({ type: 'subscribe', sessionId });
     expect(await staff.next('session.state')).toMatchObject({ status: 'in_progress', currentPosition: 0 });
+    const write = (set: Partial<typeof interviewSessions.$inferInsert>) =>
+      database.primary
+        .update(interviewSessions)
+        .set(set)
+        .where(and(eq(interviewSessions.orgId, orgId), eq(interviewSessions.id, sessionId)));
 
-    await database.primary
-      .update(interviewSessions)
-      .set({ currentPosition: 1 })
-      .where(and(eq(interviewSessions.orgId, orgId), eq(interviewSessions.id, sessionId)));
+    // A write nobody announced arrives by the poll.
+    await write({ currentPosition: 1, updatedAt: new Date() });
     expect(await staff.next('session.state')).toMatchObject({ sessionId, status: 'in_progress', currentPosition: 1 });
 
-    await publishSessionUpdate(other.cache, { sessionId, orgId, status: 'completed', currentPosition: 1 });
+    const completedAt = new Date();
+    await write({ status: 'completed', updatedAt: completedAt });
+    await publishSessionUpdate(other.cache, {
+      sessionId,
+      orgId,
+      status: 'completed',
+      currentPosition: 1,
+      at: completedAt,
+    });
     expect(await staff.next('session.state')).toMatchObject({ sessionId, status: 'completed', currentPosition: 1 });
-    // An update naming another organisation is not passed on.
+    // An announcement older than what the view shows (crossed on the way) changes nothing…
+    await publishSessionUpdate(other.cache, {
+      sessionId,
+      orgId,
+      status: 'in_progress',
+      currentPosition: 0,
+      at: new Date(completedAt.getTime() - 1000),
+    });
+    // …and neither does one naming another organisation.
     await publishSessionUpdate(other.cache, {
       sessionId,
       orgId: randomUUID(),

@@ -27,7 +27,9 @@ export const ERROR_STATUS: Record<TErrorCode, { http: number; ws: number }> = {
   INTEGRITY_CHECK_FAILED: { http: 422, ws: 4422 },
   RATE_LIMITED: { http: 429, ws: 4429 },
   FRAME_TOO_LARGE: { http: 413, ws: 1009 },
+  RANGE_NOT_SATISFIABLE: { http: 416, ws: 4400 },
   SERVICE_UNAVAILABLE: { http: 503, ws: 1013 },
   UPSTREAM_FAILED: { http: 502, ws: 1011 },
+  REPORT_RENDER_FAILED: { http: 503, ws: 1011 },
   INTERNAL: { http: 500, ws: 1011 },
 };

@@ -11,6 +11,8 @@ import {
   ZOrganization,
   ZQuestion,
   ZQuestionVersion,
+  ZReportRendering,
+  ZSessionRecordings,
   ZSessionReport,
   ZSessionSummary,
   ZSessionView,
@@ -29,6 +31,7 @@ import {
   type TOrganization,
   type TQuestion,
   type TQuestionVersion,
+  type TSessionRecordings,
   type TSessionReport,
   type TSessionStatus,
   type TSessionSummary,
@@ -451,6 +454,10 @@ export class ApiClient {
   // ------------------------------------------------------------------------------------------
   // Reports
 
+  /** Recorded answers with word timings and media URLs a `<video>` can stream without headers. */
+  recordings(sessionId: string): Promise<TSessionRecordings> {
+    return this.request('GET', `/api/sessions/${enc(sessionId)}/recordings`, { parser: ZSessionRecordings });
+  }
   report(sessionId: string): Promise<TSessionReport> {
     return this.request('GET', `/api/sessions/${enc(sessionId)}/report`, { parser: ZSessionReport });
   }
@@ -478,19 +485,36 @@ export class ApiClient {
   releaseFeedback(sessionId: string): Promise<TCandidateFeedback> {
     return this.request('POST', `/api/sessions/${enc(sessionId)}/feedback/release`, { parser: ZCandidateFeedback });
   }
-  /** The report as a PDF file (printed by the server and kept in storage). */
-  async reportPdf(sessionId: string): Promise<Blob> {
+  /**
+   * The report as a PDF file. A worker prints it; until the PDF of the current report is stored
+   * the server answers 202 with `Retry-After`, and this waits and asks again, up to `maxWaitMs`.
+   */
+  async reportPdf(sessionId: string, opts: { maxWaitMs?: number; signal?: AbortSignal } = {}): Promise<Blob> {
     const url = this.url(`/api/sessions/${enc(sessionId)}/report.pdf`);
     const get = async (token: string) =>
-      this.fetchImpl(url, { headers: { accept: 'application/pdf', authorization: `Bearer ${token}` } }).catch(
-        (err: unknown) => {
-          throw new ApiError('NETWORK_ERROR', err instanceof Error ? err.message : String(err), 0);
-        },
-      );
-    let response = await get(await this.accessToken());
-    if (response.status === 401) response = await get(await this.accessToken({ force: true }));
-    if (!response.ok) throw errorFromResponse(response.status, await readJson(response));
-    return response.blob();
+      this.fetchImpl(url, {
+        headers: { accept: 'application/pdf', authorization: `Bearer ${token}` },
+        signal: opts.signal,
+      }).catch((err: unknown) => {
+        if (err instanceof DOMException && err.name === 'AbortError') throw new ApiError('ABORTED', 'aborted', 0);
+        throw new ApiError('NETWORK_ERROR', err instanceof Error ? err.message : String(err), 0);
+      });
+    const deadline = this.now() + (opts.maxWaitMs ?? 180_000);
+    for (;;) {
+      let response = await get(await this.accessToken());
+      if (response.status === 401) response = await get(await this.accessToken({ force: true }));
+      if (response.status !== 202) {
+        if (!response.ok) throw errorFromResponse(response.status, await readJson(response));
+        return response.blob();
+      }
+      const rendering = ZReportRendering.safeParse(await readJson(response));
+      const seconds = Number(response.headers.get('retry-after')) || (rendering.data?.retryAfterSeconds ?? 2);
+      const waitMs = Math.min(Math.max(seconds, 1), 30) * 1000;
+      if (this.now() + waitMs > deadline) {
+        throw new ApiError('SERVICE_UNAVAILABLE', 'The PDF is still being printed; try again later', 202);
+      }
+      await sleep(waitMs, opts.signal);
+    }
   }
   /** The printable report page, as HTML text. */
   reportHtml(sessionId: string): Promise<string> {
@@ -501,6 +525,21 @@ export class ApiClient {
 }
 
 const enc = encodeURIComponent;
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new ApiError('ABORTED', 'aborted', 0));
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new ApiError('ABORTED', 'aborted', 0));
+      },
+      { once: true },
+    );
+  });
+}
 
 async function readJson(response: Response): Promise<unknown> {
   if (response.status === 204) return undefined;

@@ -1,6 +1,11 @@
 import { useEffect, useRef, useState } from 'react';
+import type { RealtimeClient } from '../realtime/realtime-client.ts';
 import { PageTitle } from '../ui/ui.tsx';
-import { openDevices, pictureBrightness, stopStream, watchAudioLevel } from './media.ts';
+import { faceStatus, useFrameFeedback } from './frame-feedback.ts';
+import { FrameStreamer, openDevices, pictureBrightness, stopStream, watchAudioLevel } from './media.ts';
+
+/** The check needs a few answers a second, not the interview's full rate. */
+const CHECK_FRAMES_PER_SEC = 2;
 
 interface FaceDetectorLike {
   detect(image: HTMLVideoElement): Promise<unknown[]>;
@@ -14,17 +19,31 @@ declare global {
 /**
  * Camera and microphone check with a live preview. The stream it opens is handed to the rest of
  * the interview (`onReady`), so the candidate is asked for permission once.
+ *
+ * "Face detected" is the server's answer: with consent to video analysis, the preview is streamed
+ * over the session's socket (`realtime`) and the emotion consumer's result comes back as
+ * `frame.feedback`, the same check as during the interview. Without that consent nothing leaves
+ * the device: the browser's own FaceDetector answers where it exists, and the indicator says so.
+ * The candidate may continue either way; the indicator informs, it does not gate.
  */
 export function DeviceCheck({
   audio,
   video,
   resuming,
+  sessionId,
+  realtime,
+  analysed,
   onReady,
   onSkip,
 }: {
   audio: boolean;
   video: boolean;
   resuming: boolean;
+  sessionId: string;
+  /** The session's socket; null when frames may not be sent (or before it exists). */
+  realtime: RealtimeClient | null;
+  /** The candidate consented to video analysis under a policy that allows it. */
+  analysed: boolean;
   onReady: (stream: MediaStream) => void;
   onSkip: () => void;
 }) {
@@ -37,6 +56,14 @@ export function DeviceCheck({
   const [face, setFace] = useState<boolean | null>(null);
   const videoRef = useRef<HTMLVideoElement>(null);
   const handedOver = useRef(false);
+  const server = useFrameFeedback(realtime, sessionId);
+
+  useEffect(() => {
+    if (!realtime || !stream || stream.getVideoTracks().length === 0) return;
+    const streamer = new FrameStreamer(stream, realtime, { maxFramesPerSec: CHECK_FRAMES_PER_SEC });
+    streamer.start();
+    return () => streamer.stop();
+  }, [realtime, stream]);
 
   useEffect(() => {
     let cancelled = false;
@@ -67,7 +94,9 @@ export function DeviceCheck({
       if (l > 0.08) setHeard(true);
     });
     const canvas = document.createElement('canvas');
-    const detector = window.FaceDetector ? new window.FaceDetector({ fastMode: true, maxDetectedFaces: 2 }) : null;
+    // Only when the server does not check: one answer per indicator, and the server's is the one that counts.
+    const detector =
+      !analysed && window.FaceDetector ? new window.FaceDetector({ fastMode: true, maxDetectedFaces: 2 }) : null;
     const timer = setInterval(() => {
       const el = videoRef.current;
       if (!el) return;
@@ -81,7 +110,7 @@ export function DeviceCheck({
       stopLevel();
       clearInterval(timer);
     };
-  }, [stream]);
+  }, [stream, analysed]);
 
   const cameraOk = !video || (stream?.getVideoTracks().some((t) => t.readyState === 'live') ?? false);
   const micOk = !audio || (stream?.getAudioTracks().some((t) => t.readyState === 'live') ?? false);
@@ -131,9 +160,19 @@ export function DeviceCheck({
                   {brightness === null ? 'waiting…' : pictureOk ? '✓ bright enough' : '✗ too dark — add some light'}
                 </li>
               )}
-              {stream && video && face !== null && (
-                <li data-testid="face-indicator">
-                  Face: {face ? '✓ face detected' : '✗ no face detected — centre yourself'}
+              {stream && video && analysed && (
+                <li data-testid="face-indicator" data-source="server">
+                  Face: {faceStatus(server.feedback, server.connection)}
+                </li>
+              )}
+              {stream && video && !analysed && (
+                <li data-testid="face-indicator" data-source={face === null ? 'none' : 'local'}>
+                  Face:{' '}
+                  {face === null
+                    ? 'not checked — you chose not to have your video analysed, so check the preview yourself'
+                    : face
+                      ? '✓ face detected (checked on this device only)'
+                      : '✗ no face detected (checked on this device only) — centre yourself'}
                 </li>
               )}
               {stream && audio && (
@@ -155,8 +194,11 @@ export function DeviceCheck({
                 </div>
               </div>
             )}
-            {video && face === null && stream && (
-              <p className="muted">Whether your face is visible is also checked during the practice question.</p>
+            {video && analysed && stream && (
+              <p className="muted">
+                The face check is done by our server on a few pictures from your camera, as you agreed. These pictures
+                are not part of your results.
+              </p>
             )}
             <div className="actions">
               <button

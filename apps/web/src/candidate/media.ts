@@ -84,7 +84,7 @@ export class FrameStreamer {
   constructor(
     stream: MediaStream,
     private readonly realtime: RealtimeClient,
-    private readonly opts: { width?: number; quality?: number } = {},
+    private readonly opts: { width?: number; quality?: number; maxFramesPerSec?: number } = {},
   ) {
     this.video = document.createElement('video');
     this.video.muted = true;
@@ -105,7 +105,7 @@ export class FrameStreamer {
   }
 
   private schedule(): void {
-    const fps = Math.max(1, this.realtime.maxFramesPerSec);
+    const fps = Math.max(1, Math.min(this.realtime.maxFramesPerSec, this.opts.maxFramesPerSec ?? Infinity));
     this.timer = setTimeout(() => {
       void this.capture().finally(() => {
         if (this.timer !== null) this.schedule();

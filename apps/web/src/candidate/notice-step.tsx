@@ -4,7 +4,7 @@ import type { ApiClient } from '../api/api-client.ts';
 import { ErrorMessage, PageTitle, useAction } from '../ui/ui.tsx';
 
 /** Version of the notice text below; stored with the consents. Change it when the text changes. */
-export const NOTICE_VERSION = '2025-01';
+export const NOTICE_VERSION = '2026-11';
 
 export function NoticeStep({
   api,
@@ -64,7 +64,8 @@ export function NoticeStep({
           {analysisOffered ? (
             <li>
               If you agree, your video is analysed while you answer (whether a face is visible, where you look, blinks
-              and facial expressions). This is optional: declining it does not stop you from taking the interview.
+              and facial expressions), and at the camera check to tell you whether your face can be seen (that check is
+              not part of your results). This is optional: declining it does not stop you from taking the interview.
             </li>
           ) : (
             <li>Your video is not analysed in this interview.</li>

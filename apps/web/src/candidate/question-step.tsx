@@ -1,8 +1,9 @@
-import type { TSessionView, TWsServerMessage } from '@parley/contracts';
+import type { TSessionView } from '@parley/contracts';
 import { useEffect, useRef, useState } from 'react';
 import type { ApiClient } from '../api/api-client.ts';
 import { ApiError, humanMessage } from '../api/errors.ts';
-import type { RealtimeClient, RealtimeState } from '../realtime/realtime-client.ts';
+import type { RealtimeClient } from '../realtime/realtime-client.ts';
+import { faceStatus, useFrameFeedback } from './frame-feedback.ts';
 import { ErrorMessage, PageTitle, useAction } from '../ui/ui.tsx';
 import { AnswerRecorder } from './media.ts';
 import { formatClock, questionActions, remainingMs, spokenDuration, type TCurrentQuestion } from './take-flow.ts';
@@ -14,8 +15,6 @@ interface UploadState {
   busy: boolean;
   error: unknown;
 }
-
-type Feedback = Extract<TWsServerMessage, { type: 'frame.feedback' }>;
 
 export function QuestionStep({
   api,
@@ -42,8 +41,7 @@ export function QuestionStep({
   const [upload, setUpload] = useState<UploadState | null>(null);
   const [text, setText] = useState('');
   const [textError, setTextError] = useState<string | null>(null);
-  const [feedback, setFeedback] = useState<Feedback | null>(null);
-  const [connection, setConnection] = useState<RealtimeState | null>(realtime?.currentState ?? null);
+  const { feedback, connection } = useFrameFeedback(realtime, view.id);
   const [announcement, setAnnouncement] = useState('');
   const previewRef = useRef<HTMLVideoElement>(null);
   const attemptKey = `${current.position}-${current.attempt}`;
@@ -65,18 +63,6 @@ export function QuestionStep({
       void previewRef.current.play().catch(() => undefined);
     }
   }, [stream]);
-
-  useEffect(() => {
-    if (!realtime) return;
-    const offMessage = realtime.onMessage((m) => {
-      if (m.type === 'frame.feedback' && m.sessionId === view.id) setFeedback(m);
-    });
-    const offState = realtime.onState(setConnection);
-    return () => {
-      offMessage();
-      offState();
-    };
-  }, [realtime, view.id]);
 
   // The server moves phases on its clock: ask it once the local countdown runs out.
   useEffect(() => {
@@ -342,14 +328,7 @@ export function QuestionStep({
                 {connection === 'ready' ? '✓ connected' : connection === 'failed' ? '✗ lost' : 'connecting…'}
               </li>
               <li data-testid="face-indicator" aria-live="polite">
-                Face:{' '}
-                {feedback === null
-                  ? 'checking…'
-                  : feedback.faceCount > 1
-                    ? 'more than one face is visible'
-                    : feedback.faceDetected
-                      ? '✓ face detected'
-                      : '✗ we cannot see your face'}
+                Face: {faceStatus(feedback, connection)}
               </li>
             </ul>
           )}

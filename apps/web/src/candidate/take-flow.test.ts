@@ -86,10 +86,16 @@ describe('the candidate flow', () => {
     for (const status of ['expired', 'abandoned'] as const) expect(takeStep(view({ status }), false)).toBe('closed');
   });
 
-  it('streams frames only in progress, with consent, under a policy that allows analysis', () => {
+  it('streams frames at the device check and in progress, with consent, under a policy that allows analysis', () => {
     expect(streamsFrames(view({ status: 'in_progress', consents: consents(false, true) }))).toBe(true);
+    expect(streamsFrames(view({ status: 'consented', consents: consents(false, true) }))).toBe(true);
     expect(streamsFrames(view({ status: 'in_progress', consents: consents(true, false) }))).toBe(false);
-    expect(streamsFrames(view({ status: 'consented', consents: consents(false, true) }))).toBe(false);
+    expect(streamsFrames(view({ status: 'consented', consents: consents(true, false) }))).toBe(false);
+    expect(streamsFrames(view({ status: 'invited', consents: consents(false, true) }))).toBe(false);
+    expect(streamsFrames(view({ status: 'completed', consents: consents(false, true) }))).toBe(false);
+    expect(streamsFrames(view({ status: 'consented', emotionPolicy: 'off', consents: consents(true, true) }))).toBe(
+      false,
+    );
     expect(streamsFrames(view({ status: 'in_progress', emotionPolicy: 'off', consents: consents(true, true) }))).toBe(
       false,
     );

@@ -19,12 +19,15 @@ export function needsMedia(view: TSessionView): boolean {
   return view.consents.recording || streamsFrames(view, { ignoreStatus: true });
 }
 
-/** Frames go to the server only with consent to video analysis, under a policy that allows it. */
+/**
+ * Frames go to the server only with consent to video analysis, under a policy that allows it:
+ * at the device check (`consented`, where the server says whether it sees a face) and in progress.
+ */
 export function streamsFrames(view: TSessionView, opts: { ignoreStatus?: boolean } = {}): boolean {
   return (
     view.consents.videoAnalysis &&
     view.emotionPolicy !== 'off' &&
-    (opts.ignoreStatus === true || view.status === 'in_progress')
+    (opts.ignoreStatus === true || view.status === 'consented' || view.status === 'in_progress')
   );
 }
 

@@ -83,26 +83,35 @@ export function TakePage() {
   }, [api]);
 
   const view = load.status === 'ok' ? load.view : null;
-  const frames = view !== null && streamsFrames(view) && stream !== null && stream.getVideoTracks().length > 0;
-
-  // The socket exists only while frames are streamed (consent + policy + in progress).
+  // The socket exists only while frames may be streamed (consent + policy, from the device check
+  // to the end of the interview); a candidate who declined video analysis never opens one. One
+  // socket serves both, so the frame numbering and the subscription carry over into the interview.
+  const live = view !== null && streamsFrames(view) && !mediaSkipped;
+  const sessionId = view?.id;
   useEffect(() => {
-    if (!frames || !view || !stream) return;
+    if (!live || !sessionId) return;
     const client = createRealtime(api);
     const offOnline = reconnectWhenOnline(client);
     client.start();
-    client.startFrames(view.id);
-    client.subscribe(view.id);
-    const streamer = new FrameStreamer(stream, client);
-    streamer.start();
+    client.startFrames(sessionId);
+    client.subscribe(sessionId);
     setRealtime(client);
     return () => {
-      streamer.stop();
       offOnline();
       client.stop();
       setRealtime(null);
     };
-  }, [frames, view?.id, stream, api]);
+  }, [live, sessionId, api]);
+
+  // In progress, this page streams the camera the device check handed over (the check streams its
+  // own preview while it is shown).
+  const answering = view?.status === 'in_progress' && stream !== null && stream.getVideoTracks().length > 0;
+  useEffect(() => {
+    if (!answering || !realtime || !stream) return;
+    const streamer = new FrameStreamer(stream, realtime);
+    streamer.start();
+    return () => streamer.stop();
+  }, [answering, realtime, stream]);
 
   const step = view ? takeStep(view, stream !== null || mediaSkipped) : null;
 
@@ -161,6 +170,9 @@ export function TakePage() {
           audio={v.consents.recording}
           video={needsMedia(v)}
           resuming={v.status === 'in_progress'}
+          sessionId={v.id}
+          realtime={streamsFrames(v) ? realtime : null}
+          analysed={streamsFrames(v)}
           onReady={setStream}
           onSkip={() => setMediaSkipped(true)}
         />

@@ -1,9 +1,10 @@
-import type { TAnswer, TSessionReport, TSessionStatus } from '@parley/contracts';
+import type { TAnswer, TRecording, TSessionReport, TSessionStatus } from '@parley/contracts';
 import { useState, type FormEvent } from 'react';
 import { useStaff } from '../auth/staff-context.tsx';
 import { Link } from '../router/router.tsx';
 import { AsyncView, ErrorMessage, Field, PageTitle, StatusBadge, formatDate, useAction, useAsync } from '../ui/ui.tsx';
 import { LiveView } from './live-view.tsx';
+import { RecordingPlayer } from './recording-player.tsx';
 import { TimelineChart } from './timeline-chart.tsx';
 
 type ReportQuestion = TSessionReport['questions'][number];
@@ -16,10 +17,12 @@ export function SessionReviewPage({ id }: { id: string }) {
   const session = useAsync(() => api.getSession(id), [id]);
   const report = useAsync(() => api.report(id), [id]);
   const answers = useAsync(() => api.sessionAnswers(id), [id]);
+  const recordings = useAsync(() => api.recordings(id), [id]);
   const refreshAll = () => {
     session.reload();
     report.reload();
     answers.reload();
+    recordings.reload();
   };
   const onLiveStatus = (status: TSessionStatus) => {
     if (session.status === 'ok' && status !== session.data.status) refreshAll();
@@ -68,7 +71,16 @@ export function SessionReviewPage({ id }: { id: string }) {
         )}
       </AsyncView>
       <AsyncView value={report} label="the report">
-        {(r) => <Report report={r} answers={answers.status === 'ok' ? answers.data : []} onChange={report.set} />}
+        {(r) => (
+          <Report
+            report={r}
+            answers={answers.status === 'ok' ? answers.data : []}
+            recordings={recordings.status === 'ok' ? recordings.data.recordings : []}
+            recordingsError={recordings.status === 'error' ? recordings.error : null}
+            onUrlsExpired={recordings.reload}
+            onChange={report.set}
+          />
+        )}
       </AsyncView>
     </>
   );
@@ -77,10 +89,16 @@ export function SessionReviewPage({ id }: { id: string }) {
 function Report({
   report,
   answers,
+  recordings,
+  recordingsError,
+  onUrlsExpired,
   onChange,
 }: {
   report: TSessionReport;
   answers: TAnswer[];
+  recordings: TRecording[];
+  recordingsError: unknown;
+  onUrlsExpired: () => void;
   onChange: (r: TSessionReport) => void;
 }) {
   const { api } = useStaff();
@@ -143,12 +161,15 @@ function Report({
       <section aria-labelledby="answers-heading">
         <h2 id="answers-heading">Answers</h2>
         {report.questions.length === 0 && <p className="muted">No questions.</p>}
+        {recordingsError !== null && <ErrorMessage error={recordingsError} />}
         {report.questions.map((q) => (
           <QuestionReport
             key={q.position}
             sessionId={report.sessionId}
             question={q}
             attempts={answers.filter((a) => a.position === q.position)}
+            recordings={recordings.filter((r) => r.position === q.position)}
+            onUrlsExpired={onUrlsExpired}
             onChange={onChange}
           />
         ))}
@@ -226,14 +247,22 @@ function QuestionReport({
   sessionId,
   question: q,
   attempts,
+  recordings,
+  onUrlsExpired,
   onChange,
 }: {
   sessionId: string;
   question: ReportQuestion;
   attempts: TAnswer[];
+  recordings: TRecording[];
+  onUrlsExpired: () => void;
   onChange: (r: TSessionReport) => void;
 }) {
   const latest = attempts.at(-1);
+  // The newest recorded attempt by default (the one that is scored); earlier ones on request.
+  const [chosenAttempt, setChosenAttempt] = useState<number | null>(null);
+  const recording = recordings.find((r) => r.attempt === chosenAttempt) ?? recordings.at(-1);
+  const label = `question ${q.position + 1}${recordings.length > 1 && recording ? `, attempt ${recording.attempt}` : ''}`;
   return (
     <article className="criterion" aria-labelledby={`q-${q.position}`}>
       <h3 id={`q-${q.position}`} style={{ marginTop: 0 }}>
@@ -261,11 +290,36 @@ function QuestionReport({
         </dd>
       </dl>
       {q.note && <p className="notice">{q.note}</p>}
-      <h4>Transcript{q.transcriptSource ? ` (${q.transcriptSource})` : ''}</h4>
-      {q.transcript ? (
-        <p style={{ whiteSpace: 'pre-wrap' }}>{q.transcript}</p>
-      ) : (
-        <p className="muted">No transcript.</p>
+      {recording && (
+        <>
+          <h4>Recording and transcript{recording.transcriptSource ? ` (${recording.transcriptSource})` : ''}</h4>
+          {recordings.length > 1 && (
+            <div className="attempts" role="group" aria-label={`Attempts at question ${q.position + 1}`}>
+              {recordings.map((r) => (
+                <button
+                  key={r.answerId}
+                  type="button"
+                  className="secondary"
+                  aria-pressed={r.answerId === recording.answerId}
+                  onClick={() => setChosenAttempt(r.attempt)}
+                >
+                  Attempt {r.attempt}
+                </button>
+              ))}
+            </div>
+          )}
+          <RecordingPlayer key={recording.answerId} recording={recording} label={label} onUrlsExpired={onUrlsExpired} />
+        </>
+      )}
+      {(!recording || recording.words.length === 0) && (
+        <>
+          <h4>Transcript{q.transcriptSource ? ` (${q.transcriptSource})` : ''}</h4>
+          {q.transcript ? (
+            <p style={{ whiteSpace: 'pre-wrap' }}>{q.transcript}</p>
+          ) : (
+            <p className="muted">No transcript.</p>
+          )}
+        </>
       )}
       {q.criteria.length > 0 && (
         <>

@@ -97,7 +97,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       openapi: '3.1.0',
       info: { title: 'Parley API', version: options.version },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          // The `token` of a media URL from `GET /api/sessions/{id}/recordings` (one answer, minutes).
+          mediaToken: { type: 'apiKey', in: 'query', name: 'token' },
+        },
       },
     },
     transform: jsonSchemaTransform,
