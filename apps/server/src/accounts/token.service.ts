@@ -49,44 +49,41 @@ export class TokenService {
     return this.keys.active.kid;
   }
 
-  async signAccess(claims: AccessClaims): Promise<{ token: string; expiresAt: Date }> {
-    const iat = Math.floor(this.now() / 1000);
-    const exp = iat + this.settings.accessTtlSeconds;
-    const token = await new SignJWT({
+  signAccess(claims: AccessClaims): Promise<{ token: string; expiresAt: Date }> {
+    const payload = {
       org: claims.orgId,
       role: claims.role,
       ep: claims.epoch,
       ...(claims.sessionId ? { sid: claims.sessionId } : {}),
-    })
-      .setProtectedHeader({ alg: ALG, kid: this.keys.active.kid, typ: TYP })
-      .setSubject(claims.userId)
-      .setIssuer(this.settings.issuer)
-      .setAudience(this.settings.audience)
-      .setIssuedAt(iat)
-      .setNotBefore(iat)
-      .setExpirationTime(exp)
-      .setJti(randomUUID())
-      .sign(this.keys.active.secret);
-    return { token, expiresAt: new Date(exp * 1000) };
+    };
+    return this.sign(payload, claims.userId, TYP, this.settings.accessTtlSeconds);
   }
 
   /** A token for one resource (e.g. `answer:<id>`), carrying the staff member's claims. */
-  async signMedia(
-    claims: AccessClaims,
-    resource: string,
+  signMedia(claims: AccessClaims, resource: string, ttlSeconds: number): Promise<{ token: string; expiresAt: Date }> {
+    const payload = { org: claims.orgId, role: claims.role, ep: claims.epoch, res: resource };
+    return this.sign(payload, claims.userId, MEDIA_TYP, ttlSeconds);
+  }
+
+  /** Signs with the active key: issuer, audience, a fresh id, issued and not-before now, expiring in `ttlSeconds`. */
+  private async sign(
+    payload: Record<string, unknown>,
+    subject: string,
+    typ: string,
     ttlSeconds: number,
   ): Promise<{ token: string; expiresAt: Date }> {
     const iat = Math.floor(this.now() / 1000);
     const exp = iat + ttlSeconds;
-    const token = await new SignJWT({ org: claims.orgId, role: claims.role, ep: claims.epoch, res: resource })
-      .setProtectedHeader({ alg: ALG, kid: this.keys.active.kid, typ: MEDIA_TYP })
-      .setSubject(claims.userId)
+    const jwt = new SignJWT(payload)
+      .setProtectedHeader({ alg: ALG, kid: this.keys.active.kid, typ })
+      .setSubject(subject)
       .setIssuer(this.settings.issuer)
       .setAudience(this.settings.audience)
       .setIssuedAt(iat)
       .setNotBefore(iat)
       .setExpirationTime(exp)
-      .sign(this.keys.active.secret);
+      .setJti(randomUUID());
+    const token = await jwt.sign(this.keys.active.secret);
     return { token, expiresAt: new Date(exp * 1000) };
   }
 

@@ -67,6 +67,17 @@ async function announcedFor(sessionId: string): Promise<string[]> {
   return announced.filter((u) => u.sessionId === sessionId).map((u) => `${u.status}@${u.currentPosition}`);
 }
 
+/** The retention service as a worker process holds it: its own client of the same cache (Redis). */
+function workerRetention(clock?: () => Date): RetentionService {
+  return new RetentionService({
+    database: h.database,
+    storage: h.storage,
+    logger: createLogger({ level: 'silent' }),
+    cache,
+    clock,
+  });
+}
+
 describe('session:{id} cache', () => {
   it('keeps the hot read and shows a state change at once', async () => {
     const s = await started();
@@ -98,14 +109,7 @@ describe('session:{id} cache', () => {
     const deadline = new Date(h.clock.now().getTime() + 3600_000).toISOString();
     const s = await started({ deadline });
     expect((await cachedView(recruiter, s.sessionId)).status).toBe('in_progress');
-    // The worker's own cache client on the same cache, as a worker process on the same Redis.
-    const retention = new RetentionService({
-      database: h.database,
-      storage: h.storage,
-      logger: createLogger({ level: 'silent' }),
-      cache,
-      clock: () => new Date(h.clock.now().getTime() + 2 * 3600_000),
-    });
+    const retention = workerRetention(() => new Date(h.clock.now().getTime() + 2 * 3600_000));
     const report = await retention.expireSessions();
     expect(report.sessions).toContainEqual({ orgId: recruiter.orgId, sessionId: s.sessionId });
     // The service's clock is still before the deadline: only the invalidation can show this.
@@ -116,12 +120,7 @@ describe('session:{id} cache', () => {
   it('forgets a session erased by retention (another process): the candidate’s data is gone, cached or not', async () => {
     const s = await started();
     expect((await cachedView(recruiter, s.sessionId)).status).toBe('in_progress');
-    const retention = new RetentionService({
-      database: h.database,
-      storage: h.storage,
-      logger: createLogger({ level: 'silent' }),
-      cache,
-    });
+    const retention = workerRetention();
     const report = await retention.eraseCandidate({ orgId: recruiter.orgId, candidateId: s.candidate.userId });
     expect(report.sessions).toEqual([s.sessionId]);
     expect(await cache.get(sessionCacheKey(s.sessionId))).toBeNull();

@@ -43,15 +43,7 @@ export async function realWorkerFixtures(label: string): Promise<RealWorkerFixtu
     await database.migrate();
 
     const bucket = `parley-${label}-${id}`;
-    const storage = await createS3Storage({
-      endpoint: REAL.s3.endpoint,
-      region: REAL.s3.region,
-      accessKeyId: REAL.s3.accessKeyId,
-      secretAccessKey: REAL.s3.secretAccessKey,
-      forcePathStyle: true,
-      bucket,
-      masterKey: randomBytes(32),
-    });
+    const storage = await createS3Storage({ ...REAL.s3, forcePathStyle: true, bucket, masterKey: randomBytes(32) });
     cleanups.push(async () => {
       for (const key of await storage.list('')) await storage.delete(key);
       await storage.close();
