@@ -147,6 +147,13 @@ export function createRealtimeModule(deps: RealtimeDeps): RealtimeModule {
             const token = upgradeToken(request);
             if (token !== undefined) queryActors.set(request, await deps.authenticate(token, request.ip));
           },
+          // A refused upgrade is answered on the raw socket, which the HTTP server no longer
+          // watches: nothing would close its side when the client hangs up, and the half-open
+          // socket would keep the server from closing. End it once the refusal is sent.
+          onResponse: (request, reply, done) => {
+            if (reply.statusCode >= 400 && !request.raw.socket.destroyed) request.raw.socket.end();
+            done();
+          },
         },
         (socket, request) => {
           const connection = new Connection(socket, ctx, request.ip, queryActors.get(request));

@@ -77,6 +77,19 @@ describe('gateway in front of a separate realtime process', () => {
         socket.once('error', reject);
       });
       expect(first.type).toBe('ready');
+      // A refused upgrade (forged token) is answered through the tunnel and leaves nothing open:
+      // both servers still close (the finally below would hang otherwise).
+      const refused = await new Promise<string>((resolve) => {
+        const socket = new WebSocket(`${gateway.url.replace(/^http/, 'ws')}/ws?access_token=forged`);
+        socket.once('unexpected-response', (_req, res) => {
+          resolve(String(res.statusCode));
+          res.resume();
+          socket.terminate();
+        });
+        socket.once('error', (err) => resolve(err.message));
+        socket.once('open', () => resolve('open'));
+      });
+      expect(refused).toBe('401');
     } finally {
       await gateway.close();
       await backend.close();
