@@ -1,0 +1,162 @@
+import AxeBuilder from '@axe-core/playwright';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rubric } from '../apps/server/src/interviews/testing.ts';
+import { startTestServer, type TestServer } from '../apps/server/src/shared/testing/test-server.ts';
+import { launchChromium } from './support/browser.ts';
+
+const PASSWORD = 'correct horse battery staple';
+const ADMIN = { orgName: 'Access', name: 'Ada Admin', email: 'ada@access.test', password: PASSWORD };
+
+/**
+ * axe-core's WCAG 2.0/2.1 A and AA rules (labels, names, contrast, landmarks, ARIA) on what the
+ * page shows now. Serious and critical findings fail; each is listed with the elements it names.
+ */
+async function violations(page: Page): Promise<string[]> {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** Wider than the screen means sideways scrolling on a phone. */
+async function overflowsSideways(page: Page): Promise<boolean> {
+  return page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+}
+
+/** Tabs forward until the focused element has the accessible name, then returns; fails after 40 stops. */
+async function tabTo(page: Page, name: RegExp): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab');
+    const label = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      if (!el) return '';
+      const input = el as HTMLInputElement;
+      return [el.getAttribute('aria-label'), ...Array.from(input.labels ?? [], (l) => l.textContent), el.textContent]
+        .filter(Boolean)
+        .join(' ');
+    });
+    if (name.test(label)) return;
+  }
+  throw new Error(`no focusable control named ${name} within 40 tab stops`);
+}
+
+describe('accessibility in a real browser: every main screen passes axe (WCAG 2.1 AA)', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let link: string;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    browser = await launchChromium();
+    const admin = (await server.api.call('POST', '/api/auth/sign-up', { body: ADMIN })).body.accessToken as string;
+    const ids: string[] = [];
+    for (const text of ['Warm up: tell us about your week.', 'Tell us about a hard bug you fixed.']) {
+      const q = await server.api.call('POST', '/api/questions', {
+        token: admin,
+        body: { text, category: 'general', difficulty: 2, tags: [], expectedSeconds: 60, rubric: rubric() },
+      });
+      expect(q.status).toBe(201);
+      ids.push(q.body.id);
+    }
+    const interview = await server.api.call('POST', '/api/interviews', {
+      token: admin,
+      body: {
+        title: 'Support engineer',
+        settings: {
+          language: 'en',
+          deadline: null,
+          emotionPolicy: 'insights',
+          weights: { answers: 1, emotion: 0, behavioral: 0 },
+        },
+        questions: ids.map((questionId, i) => ({ questionId, isPractice: i === 0, prepSeconds: 30 })),
+      },
+    });
+    expect(interview.status).toBe(201);
+    expect(
+      (await server.api.call('POST', `/api/interviews/${interview.body.id}/publish`, { token: admin })).status,
+    ).toBe(200);
+    const invited = await server.api.call('POST', `/api/interviews/${interview.body.id}/invitations`, {
+      token: admin,
+      body: { candidates: [{ name: 'Kim Keyboard', email: 'kim@access.test' }] },
+    });
+    expect(invited.status).toBe(201);
+    const newest = async () =>
+      (await server.outbox()).filter((m) => m.includes('kim@access.test') && /#token=/.test(m)).at(-1);
+    for (let tries = 0; !(await newest()) && tries < 150; tries++) await new Promise((r) => setTimeout(r, 100));
+    const mail = await newest();
+    if (!mail) throw new Error('no invitation e-mail for kim@access.test');
+    link = `${server.url}/take#token=${/#token=([\w-]+)/.exec(mail)![1]!}`;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('a candidate on a phone-sized screen gets through the notice by keyboard alone; notice, device check and practice question pass axe without sideways scrolling', async () => {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
+    const page = await context.newPage();
+    await page.goto(link);
+    await page.getByRole('heading', { name: 'Support engineer' }).waitFor();
+    expect(await violations(page)).toEqual([]);
+    expect(await overflowsSideways(page)).toBe(false);
+
+    // Keyboard only: tab to each consent, tick it with the space bar, then Enter on Continue.
+    for (const consent of [/I have read how AI is used/, /my answers are recorded/, /my video is analysed/]) {
+      await tabTo(page, consent);
+      await page.keyboard.press('Space');
+    }
+    await tabTo(page, /^\s*Continue\s*$/);
+    await page.keyboard.press('Enter');
+
+    await page.getByRole('heading', { name: 'Camera and microphone check' }).waitFor();
+    const ok = page.getByRole('button', { name: 'My camera and microphone work' });
+    await expect.poll(() => ok.isEnabled(), { timeout: 30_000 }).toBe(true);
+    expect(await violations(page)).toEqual([]);
+    expect(await overflowsSideways(page)).toBe(false);
+    await ok.focus();
+    await page.keyboard.press('Enter');
+    await tabTo(page, /Start the interview/);
+    await page.keyboard.press('Enter');
+
+    // The practice question, in its preparation time: the prompt is on screen as text.
+    await page.getByRole('heading', { name: 'Practice question' }).waitFor();
+    await page.getByText('Warm up: tell us about your week.').waitFor();
+    expect(await violations(page)).toEqual([]);
+    expect(await overflowsSideways(page)).toBe(false);
+    await context.close();
+  });
+
+  it('a recruiter’s screens (sign-in, sessions, question bank and editor, interviews and builder, users, organisation, provider keys, audit log) pass axe', async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/sign-in`);
+    await page.getByLabel('E-mail address').waitFor();
+    const found: Record<string, string[]> = {};
+    found['/sign-in'] = await violations(page);
+    await page.getByLabel('E-mail address').fill(ADMIN.email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Password').press('Enter');
+    await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+    const screens: [string, string][] = [
+      ['/sessions', 'Sessions'],
+      ['/questions', 'Question bank'],
+      ['/questions/new', 'New question'],
+      ['/interviews', 'Interviews'],
+      ['/interviews/new', 'New interview'],
+      ['/admin/users', 'Users'],
+      ['/admin/organization', 'Organisation'],
+      ['/admin/llm-keys', 'Provider keys'],
+      ['/admin/audit', 'Audit log'],
+    ];
+    for (const [path, heading] of screens) {
+      await page.goto(`${server.url}${path}`);
+      await page.getByRole('heading', { name: heading, exact: false }).first().waitFor();
+      // Let the page's data arrive (loading states are checked too, but the full page matters most).
+      await page.waitForLoadState('networkidle');
+      found[path] = await violations(page);
+    }
+    expect(Object.fromEntries(Object.entries(found).filter(([, v]) => v.length > 0))).toEqual({});
+    await context.close();
+  });
+});
