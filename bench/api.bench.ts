@@ -88,7 +88,8 @@ const server = spawn(process.execPath, ['--import', 'tsx', CLI, 'start'], {
     DATA_DIR: dataDir,
     PORT: String(port),
     LOG_LEVEL: 'warn',
-    ROLES: 'gateway,interview',
+    // The worker sends the invitation e-mails the setup reads links from.
+    ROLES: 'gateway,interview,worker',
     RATE_LIMIT_IP_PER_MIN: '100000000',
     RATE_LIMIT_USER_PER_MIN: '100000000',
     PASSWORD_SCRYPT_N: '16384',
@@ -151,12 +152,19 @@ try {
     { candidates: Array.from({ length: CANDIDATES }, (_, i) => ({ name: `C${i}`, email: `c${i}@bench.test` })) },
     admin,
   );
+  // The invitation e-mails are sent by the worker's e-mail job, shortly after the request.
   const outbox = path.join(dataDir, 'outbox');
   const tokens: string[] = [];
-  for (const name of (await readdir(outbox)).filter((n) => n.endsWith('.eml'))) {
-    const mail = await simpleParser(await readFile(path.join(outbox, name)));
-    const token = /token=([A-Za-z0-9_-]+)/.exec(mail.text ?? '')?.[1];
-    if (token) tokens.push(token);
+  for (const deadline = Date.now() + 60_000; tokens.length < CANDIDATES;) {
+    if (Date.now() > deadline) throw new Error(`only ${tokens.length} of ${CANDIDATES} invitation e-mails arrived`);
+    await new Promise((r) => setTimeout(r, 200));
+    tokens.length = 0;
+    const names = await readdir(outbox).catch(() => [] as string[]);
+    for (const name of names.filter((n) => n.endsWith('.eml'))) {
+      const mail = await simpleParser(await readFile(path.join(outbox, name)));
+      const token = /token=([A-Za-z0-9_-]+)/.exec(mail.text ?? '')?.[1];
+      if (token) tokens.push(token);
+    }
   }
   const candidates: { token: string; sessionId: string }[] = [];
   for (const token of tokens) {

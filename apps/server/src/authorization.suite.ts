@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountsOf } from './roles/modules.ts';
 import type { Deployment, Layout } from './shared/testing/layouts.ts';
+import { waitForMail } from './shared/testing/outbox.ts';
 
 /**
  * Every endpoint × every kind of caller. A caller outside the allowed set gets 401, 403 or 404
@@ -32,8 +33,12 @@ async function signIn(d: Deployment, email: string): Promise<string> {
   return res.body.accessToken;
 }
 
+/** The link in the newest mail to `to`, waiting for it: candidate invitations are sent by a job. */
 async function tokenFromMail(d: Deployment, to: string, pattern: RegExp): Promise<string> {
-  const mail = (await d.outbox()).filter((m) => m.includes(to)).at(-1) ?? '';
+  const mail = await waitForMail(
+    () => d.outbox(),
+    (m) => m.includes(to) && pattern.test(m),
+  );
   const token = pattern.exec(mail)?.[1];
   if (!token) throw new Error(`no link for ${to}`);
   return token;

@@ -6,3 +6,4 @@ export * from './interviews.ts';
 export * from './emotion.ts';
 export * from './realtime.ts';
 export * from './media.ts';
+export * from './notifications.ts';

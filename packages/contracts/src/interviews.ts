@@ -238,7 +238,12 @@ export const ZCandidateInvitation = z.object({
   email: z.string(),
   status: ZInvitationStatus,
   expiresAt: ZInstant,
+  /**
+   * When the e-mail with the current link was delivered. Inviting and resending only queue it (a
+   * worker sends it with retries), so it is null until then: "queued, not delivered yet".
+   */
   sentAt: ZInstant.nullable(),
+  /** When the last reminder was delivered; a reminder asked for is queued and shows here once sent. */
   remindedAt: ZInstant.nullable(),
   usedAt: ZInstant.nullable(),
   revokedAt: ZInstant.nullable(),

@@ -3,7 +3,6 @@ import type { Cache } from '../infra/cache/cache.ts';
 import type { Database } from '../infra/db/database.ts';
 import type { HttpServer } from '../infra/http/http-server.ts';
 import type { Logger } from '../infra/log.ts';
-import type { Mailer } from '../infra/mail/mail.ts';
 import type { Storage } from '../infra/storage/storage.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { InterviewRepository } from './interview.repository.ts';
@@ -37,8 +36,6 @@ export {
 } from './session-cache.ts';
 
 export interface InterviewsConfig {
-  /** Base URL of the web app, for invitation links. */
-  publicUrl: string;
   /** Default validity of an invitation link. */
   invitationTtlSeconds: number;
   /** Answers arriving this long after the answer deadline are still taken (network latency). */
@@ -52,7 +49,7 @@ export interface InterviewsConfig {
   mediaCacheBytes: number;
 }
 
-export const DEFAULT_INTERVIEWS_CONFIG: Omit<InterviewsConfig, 'publicUrl'> = {
+export const DEFAULT_INTERVIEWS_CONFIG: InterviewsConfig = {
   invitationTtlSeconds: 7 * 24 * 3600,
   answerGraceSeconds: 3,
   uploadGraceSeconds: 120,
@@ -64,14 +61,14 @@ export const DEFAULT_INTERVIEWS_CONFIG: Omit<InterviewsConfig, 'publicUrl'> = {
 export interface InterviewsDeps {
   database: Database;
   storage: Storage;
+  /** Takes the context's events and its e-mail requests (sent by the workers' `notification.email` job). */
   broker: Broker;
   /** Holds `session:{id}` snapshots and carries state changes to realtime instances (pub/sub). */
   cache: Cache;
-  mail: Mailer;
   logger: Logger;
   /** The accounts context (`AccountsService` fits). */
   accounts: CandidateAccounts & MediaTokens;
-  config: Pick<InterviewsConfig, 'publicUrl'> & Partial<InterviewsConfig>;
+  config?: Partial<InterviewsConfig>;
   clock?: Clock;
 }
 
@@ -91,7 +88,8 @@ export function createInterviewsModule(deps: InterviewsDeps): InterviewsModule {
   const interviewRepo = new InterviewRepository(deps.database);
   const sessionRepo = new SessionRepository(deps.database, deps.cache, interviewRepo);
   const invitationRepo = new InvitationRepository(deps.database);
-  const updates = new SessionAnnouncer(deps.cache, deps.logger.child({ context: 'interviews' }));
+  const logger = deps.logger.child({ context: 'interviews' });
+  const updates = new SessionAnnouncer(deps.cache, logger);
   const services: InterviewsServices = {
     questions: new QuestionBankService(questionRepo, clock),
     interviews: new InterviewService(interviewRepo, questionRepo, sessionRepo, clock),
@@ -102,7 +100,8 @@ export function createInterviewsModule(deps: InterviewsDeps): InterviewsModule {
       sessionRepo,
       updates,
       deps.accounts,
-      deps.mail,
+      deps.broker,
+      logger,
       clock,
       config,
     ),

@@ -279,6 +279,9 @@ function registerInterviewRoutes(app: HttpServer, interviews: InterviewService, 
       schema: {
         tags: invitationTags,
         summary: 'Invite candidates: each gets a session and a single-use link by e-mail',
+        description:
+          'Creates the invitations and queues their e-mails; a worker sends them shortly after the answer, ' +
+          'with retries. `sentAt` is null until an e-mail has been delivered.',
         security,
         params: ZIdParams,
         body: ZInviteCandidatesBody,
@@ -308,9 +311,18 @@ function registerInterviewRoutes(app: HttpServer, interviews: InterviewService, 
         schema: {
           tags: invitationTags,
           summary: {
-            resend: 'Send a new link with a fresh validity period',
-            remind: 'Send a reminder with a new link',
+            resend: 'Queue a new link with a fresh validity period',
+            remind: 'Queue a reminder with a new link',
             revoke: 'Withdraw an invitation',
+          }[action],
+          description: {
+            resend:
+              'The previous link stops working at once; the e-mail with the new one is queued and sent by a ' +
+              'worker with retries. `sentAt` is null until it has been delivered.',
+            remind:
+              'The e-mail is queued and sent by a worker with retries; it carries a new link (the previous one ' +
+              'stops working then) and sets `remindedAt` when delivered. The validity period is unchanged.',
+            revoke: 'The link stops working and the session, which never started, expires.',
           }[action],
           security,
           params: ZIdParams,

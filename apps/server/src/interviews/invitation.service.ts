@@ -1,7 +1,16 @@
-import type { TCandidateInvitation, TInviteCandidatesBody, TTokenPair } from '@parley/contracts';
-import { createHash, randomBytes } from 'node:crypto';
+import {
+  EMAIL_REQUESTED,
+  emailRequestKey,
+  ZEmailRequest,
+  type TCandidateInvitation,
+  type TEmailRequest,
+  type TInviteCandidatesBody,
+  type TTokenPair,
+} from '@parley/contracts';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Broker } from '../infra/broker/broker.ts';
 import type { Database } from '../infra/db/database.ts';
-import type { Mailer } from '../infra/mail/mail.ts';
+import type { Logger } from '../infra/log.ts';
 import { requireStaff, type Actor } from '../shared/actor.ts';
 import { AppError } from '../shared/app-error.ts';
 import type { Clock } from './clock.ts';
@@ -22,19 +31,22 @@ export interface CandidateAccounts {
 }
 
 export interface InvitationSettings {
-  /** Base URL of the web app; the link is `${publicUrl}/take#token=…`. */
-  publicUrl: string;
   /** Validity of a link unless the request says otherwise; always capped by the interview's deadline. */
   invitationTtlSeconds: number;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-const newToken = () => randomBytes(32).toString('base64url');
+/**
+ * The hash of a token nobody holds: a row needs one (unique, not null), and it matches no link
+ * until the e-mail job mints the real token and replaces it.
+ */
+const unheldTokenHash = () => sha256(randomBytes(32).toString('base64url'));
 
 /**
- * Candidate invitations. Each creates a candidate account and a session in `invited`, and mails
- * a single-use link. Only a hash of the link's token is stored, so resending or reminding issues
- * a new token and the previous link stops working.
+ * Candidate invitations. Each creates a candidate account and a session in `invited`, and asks the
+ * workers' `notification.email` job for the e-mail (never sent on the request path): the job mints
+ * the single-use link, stores only its hash, delivers with retries and records `sentAt` /
+ * `remindedAt`. Each e-mail carries a new token, so the previous link stops working.
  */
 export class InvitationService {
   constructor(
@@ -44,7 +56,8 @@ export class InvitationService {
     private readonly sessions: SessionRepository,
     private readonly updates: SessionAnnouncer,
     private readonly accounts: CandidateAccounts,
-    private readonly mailer: Mailer,
+    private readonly broker: Broker,
+    private readonly logger: Logger,
     private readonly clock: Clock,
     private readonly settings: InvitationSettings,
   ) {}
@@ -82,7 +95,6 @@ export class InvitationService {
     for (const [i, candidate] of input.candidates.entries()) {
       const email = emails[i]!;
       const user = await this.accounts.createCandidate({ orgId: actor.orgId, email, name: candidate.name });
-      const token = newToken();
       const invitation = await this.database.primary.transaction(async (tx) => {
         const session = await this.sessions.insert(tx, actor.orgId, {
           interviewId,
@@ -96,13 +108,18 @@ export class InvitationService {
           sessionId: session.id,
           name: candidate.name,
           email,
-          tokenHash: sha256(token),
+          tokenHash: unheldTokenHash(),
           expiresAt,
           createdBy: actor.userId,
           at: now,
         });
       });
-      created.push(toInvitation(await this.send(invitation, token, interview.title, 'invite'), now));
+      // After the commit, so the job finds the row. A broker that cannot take the request leaves
+      // this invitation unsent (`sentAt: null`) rather than failing the rest: the recruiter can resend.
+      await this.requestEmail(invitation, 'invitation').catch((err: unknown) => {
+        this.logger.warn({ err, invitationId: invitation.id }, 'invitation e-mail could not be queued');
+      });
+      created.push(toInvitation(invitation, now));
     }
     return created;
   }
@@ -114,12 +131,18 @@ export class InvitationService {
     return (await this.invitations.list(actor.orgId, interviewId)).map((i) => toInvitation(i, now));
   }
 
-  /** A new link with a fresh validity period; the previous link stops working. */
+  /**
+   * A new link with a fresh validity period, queued for e-mail (`sentAt` is null until it is
+   * delivered). The previous link stops working at once: it must not gain the new validity.
+   */
   async resend(actor: Actor, invitationId: string): Promise<TCandidateInvitation> {
-    return this.reissue(actor, invitationId, 'invite');
+    return this.reissue(actor, invitationId, 'invitation');
   }
 
-  /** A reminder with a new link; the validity period is unchanged and must not have run out. */
+  /**
+   * A reminder with a new link, queued for e-mail; the validity period is unchanged and must not
+   * have run out. The previous link works until the reminder is sent (`remindedAt`).
+   */
   async remind(actor: Actor, invitationId: string): Promise<TCandidateInvitation> {
     return this.reissue(actor, invitationId, 'reminder');
   }
@@ -191,7 +214,7 @@ export class InvitationService {
   private async reissue(
     actor: Actor,
     invitationId: string,
-    kind: 'invite' | 'reminder',
+    kind: 'invitation' | 'reminder',
   ): Promise<TCandidateInvitation> {
     requireStaff(actor);
     const existing = await this.invitations.find(actor.orgId, invitationId);
@@ -204,64 +227,40 @@ export class InvitationService {
     const settings = toSettings(found.interview.settings);
     const deadline = settings.deadline ? new Date(settings.deadline) : null;
     if (deadline && deadline <= now) throw new AppError('DEADLINE_PASSED', 'The interview deadline has passed');
-    let expiresAt = existing.expiresAt;
-    if (kind === 'invite') {
-      expiresAt = capAt(new Date(now.getTime() + this.settings.invitationTtlSeconds * 1000), deadline);
-    } else if (expiresAt <= now) {
-      throw new AppError('INVITATION_EXPIRED', 'The invitation has expired; resend it instead');
+    let updated: InvitationRecord | null;
+    if (kind === 'invitation') {
+      const expiresAt = capAt(new Date(now.getTime() + this.settings.invitationTtlSeconds * 1000), deadline);
+      updated = await this.invitations.updatePending(
+        actor.orgId,
+        invitationId,
+        { tokenHash: unheldTokenHash(), expiresAt, sentAt: null },
+        now,
+      );
+    } else {
+      if (existing.expiresAt <= now) {
+        throw new AppError('INVITATION_EXPIRED', 'The invitation has expired; resend it instead');
+      }
+      updated = existing.usedAt || existing.revokedAt ? null : existing;
     }
-    const token = newToken();
-    const updated = await this.invitations.updatePending(
-      actor.orgId,
-      invitationId,
-      { tokenHash: sha256(token), expiresAt },
-      now,
-    );
     if (!updated) throw await this.notPending(actor.orgId, invitationId);
-    return toInvitation(await this.send(updated, token, found.interview.title, kind), now);
+    await this.requestEmail(updated, kind);
+    return toInvitation(updated, now);
   }
 
   /**
-   * Mails the link and records when. A mail failure leaves the invitation unsent (visible as
-   * `sentAt: null`) rather than undoing it: the recruiter can resend.
+   * Queues the e-mail for the workers (ids only: the job mints the link). A request id per call
+   * makes each resend or reminder an e-mail of its own, while a redelivery of one stays one.
    */
-  private async send(
-    invitation: InvitationRecord,
-    token: string,
-    title: string,
-    kind: 'invite' | 'reminder',
-  ): Promise<InvitationRecord> {
-    const link = `${this.settings.publicUrl.replace(/\/+$/, '')}/take#token=${token}`;
-    const until = invitation.expiresAt.toUTCString();
-    const subject =
-      kind === 'invite' ? `Your interview: ${oneLine(title)}` : `Reminder: your interview ${oneLine(title)}`;
-    const intro =
-      kind === 'invite'
-        ? `You are invited to a recorded interview, "${title}".`
-        : `This is a reminder that your interview "${title}" is waiting for you.`;
-    try {
-      await this.mailer.send({
-        to: invitation.email,
-        subject,
-        text:
-          `Hello ${invitation.name},\n\n${intro}\n\nStart it here (the link works once, until ${until}):\n${link}\n\n` +
-          'Before you start you will see how AI assists the evaluation and choose what you consent to.\n',
-        html:
-          `<p>Hello ${escapeHtml(invitation.name)},</p><p>${escapeHtml(intro)}</p>` +
-          `<p><a href="${escapeHtml(link)}">Start the interview</a> (the link works once, until ${until}).</p>` +
-          '<p>Before you start you will see how AI assists the evaluation and choose what you consent to.</p>',
-      });
-    } catch {
-      return invitation;
-    }
-    const now = this.clock();
-    const sent = await this.invitations.updatePending(
-      invitation.orgId,
-      invitation.id,
-      kind === 'invite' ? { sentAt: now } : { remindedAt: now },
-      now,
-    );
-    return sent ?? invitation;
+  private async requestEmail(invitation: InvitationRecord, kind: 'invitation' | 'reminder'): Promise<void> {
+    const request: TEmailRequest = {
+      kind,
+      orgId: invitation.orgId,
+      invitationId: invitation.id,
+      requestId: randomUUID(),
+    };
+    await this.broker.publish(EMAIL_REQUESTED, ZEmailRequest.parse(request), {
+      messageId: `email:${emailRequestKey(request)}`,
+    });
   }
 
   private async notPending(orgId: string, invitationId: string): Promise<AppError> {
@@ -307,10 +306,4 @@ function toInvitation(i: InvitationRecord, now: Date): TCandidateInvitation {
     revokedAt: i.revokedAt?.toISOString() ?? null,
     createdAt: i.createdAt.toISOString(),
   };
-}
-
-const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ');
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { interviewSessions, invitations, users } from '../infra/db/schema.ts';
+import { interviewSessions, invitations, processedMessages, users } from '../infra/db/schema.ts';
 import type { StaffActor } from '../shared/actor.ts';
 import { createHarness, questionBody, type Harness } from './testing.ts';
 
@@ -35,7 +35,7 @@ async function publishedInterview(
 }
 
 describe('candidate invitations', () => {
-  it('creates a candidate and an invited session per person, mails each a link, and stores only a hash', async () => {
+  it('creates a candidate and an invited session per person, queues an e-mail each, and stores only a hash', async () => {
     const interviewId = await publishedInterview();
     const [e1, e2] = [email(), email()];
     const created = await h.module.invitations.invite(recruiter, interviewId, {
@@ -44,12 +44,16 @@ describe('candidate invitations', () => {
         { name: 'Bob', email: e2.toUpperCase() },
       ],
     });
-    expect(created.map((i) => [i.email, i.status, i.sentAt !== null])).toEqual([
-      [e1, 'pending', true],
-      [e2, 'pending', true],
+    // Queued, not sent: the e-mail job delivers it after the answer and records when.
+    expect(created.map((i) => [i.email, i.status, i.sentAt])).toEqual([
+      [e1, 'pending', null],
+      [e2, 'pending', null],
     ]);
     expect(created[0]!.expiresAt).toBe(new Date(h.clock.now().getTime() + 7 * 24 * 3600 * 1000).toISOString());
     const [token] = await h.newTokens(e1);
+    await h.newTokens(e2);
+    const listed = await h.module.invitations.list(recruiter, interviewId);
+    expect(listed.map((i) => i.sentAt)).toEqual([h.clock.now().toISOString(), h.clock.now().toISOString()]);
     expect(token).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     const [row] = await h.database.primary.select().from(invitations).where(eq(invitations.id, created[0]!.id));
     expect(row!.tokenHash).toBe(createHash('sha256').update(token!).digest('hex'));
@@ -133,27 +137,51 @@ describe('candidate invitations', () => {
     h.clock.advance(3 * 3600);
     const resent = await h.module.invitations.resend(recruiter, inv!.id);
     expect(resent.status).toBe('pending');
+    expect(resent.sentAt).toBeNull();
     expect(resent.expiresAt).toBe(new Date(h.clock.now().getTime() + 7 * 24 * 3600 * 1000).toISOString());
+    // The old link stops working at once, before the new e-mail is sent.
+    await expect(h.module.invitations.accept({ token: oldToken! })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const [newToken] = await h.newTokens(e);
     expect(newToken).toBeDefined();
-    await expect(h.module.invitations.accept({ token: oldToken! })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(h.module.invitations.accept({ token: newToken! })).resolves.toMatchObject({
       sessionId: inv!.sessionId,
     });
     await expect(h.module.invitations.resend(recruiter, inv!.id)).rejects.toMatchObject({ code: 'INVITATION_USED' });
   });
 
-  it('remind mails a new link with the same expiry and records when', async () => {
+  it('remind queues a new link with the same expiry; the job records when it was sent', async () => {
     const interviewId = await publishedInterview();
     const e = email();
     const [inv] = await h.module.invitations.invite(recruiter, interviewId, { candidates: [{ name: 'C', email: e }] });
-    await h.newTokens(e);
+    const [oldToken] = await h.newTokens(e);
     h.clock.advance(60);
     const reminded = await h.module.invitations.remind(recruiter, inv!.id);
     expect(reminded.expiresAt).toBe(inv!.expiresAt);
-    expect(reminded.remindedAt).toBe(h.clock.now().toISOString());
+    expect(reminded.remindedAt).toBeNull();
     const [token] = await h.newTokens(e);
-    await expect(h.module.invitations.accept({ token: token! })).resolves.toBeTruthy();
+    const [listed] = await h.module.invitations.list(recruiter, interviewId);
+    expect(listed!.remindedAt).toBe(h.clock.now().toISOString());
+    // A second reminder is an e-mail of its own, not a duplicate of the first.
+    await h.module.invitations.remind(recruiter, inv!.id);
+    const [again] = await h.newTokens(e);
+    expect(again).not.toBe(token);
+    await expect(h.module.invitations.accept({ token: oldToken! })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(h.module.invitations.accept({ token: token! })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(h.module.invitations.accept({ token: again! })).resolves.toBeTruthy();
+  });
+
+  it('each e-mail request is one e-mail, keyed by ids only; the link token is minted by the job', async () => {
+    const interviewId = await publishedInterview();
+    const e = email();
+    const [inv] = await h.module.invitations.invite(recruiter, interviewId, { candidates: [{ name: 'C', email: e }] });
+    const [token] = await h.newTokens(e);
+    const marks = await h.database.primary
+      .select({ key: processedMessages.messageId })
+      .from(processedMessages)
+      .where(eq(processedMessages.consumer, 'notification.email'));
+    const mark = marks.map((m) => m.key).find((k) => k.startsWith(`invitation:${inv!.id}:`));
+    expect(mark).toMatch(/^invitation:[0-9a-f-]{36}:[0-9a-f-]{36}$/);
+    expect(mark).not.toContain(token);
   });
 
   it('revoke kills the link and expires the session; a revoked invitation cannot be resent', async () => {

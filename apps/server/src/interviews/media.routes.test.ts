@@ -3,7 +3,9 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerMedia, answers } from '../infra/db/schema.ts';
 import { accountsOf } from '../roles/modules.ts';
+import { waitForMail } from '../shared/testing/outbox.ts';
 import { startTestServer, type TestServer } from '../shared/testing/test-server.ts';
+import { startEmailJobs } from '../workers/index.ts';
 
 const PASSWORD = 'correct horse battery';
 /** Stand-ins for a browser upload and a worker's output: the route serves bytes, it does not decode them. */
@@ -18,6 +20,7 @@ const WORDS = [
 
 describe('recording playback for staff: a list with word timings and media URLs that stream with Range', () => {
   let server: TestServer;
+  let email: { stop(): Promise<void> } | undefined;
   let recruiter: string;
   let candidate: string;
   let otherOrgRecruiter: string;
@@ -34,8 +37,17 @@ describe('recording playback for staff: a list with word timings and media URLs 
   };
 
   beforeAll(async () => {
-    // No worker: this test plays the worker's part by writing answer_media itself.
+    // No worker: this test plays the worker's part by writing answer_media itself. Only its
+    // e-mail job runs, for the invitation link.
     server = await startTestServer({ ROLES: 'gateway,interview' });
+    const c = server.container;
+    email = await startEmailJobs({
+      broker: c.broker,
+      database: c.database,
+      mail: c.mail,
+      logger: c.logger,
+      publicUrl: c.config.server.publicUrl,
+    });
     const api = server.api;
     const signUp = await api.call('POST', '/api/auth/sign-up', {
       body: { orgName: 'Acme', name: 'Ada', email: 'ada@acme.test', password: PASSWORD },
@@ -58,7 +70,10 @@ describe('recording playback for staff: a list with word timings and media URLs 
       token: recruiter,
       body: { candidates: [{ name: 'Cara', email: 'cara@acme.test' }] },
     });
-    const mail = (await server.outbox()).find((m) => m.includes('cara@acme.test')) ?? '';
+    const mail = await waitForMail(
+      () => server.outbox(),
+      (m) => m.includes('cara@acme.test'),
+    );
     const accepted = await api.call('POST', '/api/invitations/accept', {
       body: { token: /token=([A-Za-z0-9_-]+)/.exec(mail)?.[1] },
     });
@@ -90,6 +105,7 @@ describe('recording playback for staff: a list with word timings and media URLs 
     ).body.accessToken;
   });
   afterAll(async () => {
+    await email?.stop();
     await server?.close();
   });
 

@@ -8,7 +8,7 @@ import type { TAnswer, TSessionView } from '@parley/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalStorage } from '../infra/storage/local-storage.ts';
 import { loadOrCreateMasterKey } from '../infra/storage/master-key.ts';
-import { newLinkTokens } from '../shared/testing/outbox.ts';
+import { nextLinkTokens } from '../shared/testing/outbox.ts';
 import { ApiClient } from '../shared/testing/test-server.ts';
 
 const CLI = path.resolve(import.meta.dirname, '..', 'cli.ts');
@@ -31,7 +31,8 @@ class ServerProcess {
       env: {
         ...process.env,
         DATA_DIR: dataDir,
-        ROLES: 'gateway,interview,realtime',
+        // The worker sends the invitation e-mail.
+        ROLES: 'gateway,interview,realtime,worker',
         HOST: '127.0.0.1',
         PORT: String(port),
         LOG_LEVEL: 'warn',
@@ -151,7 +152,7 @@ describe('no loss across a process restart (embedded mode)', () => {
       body: { candidates: [{ name: 'Casey', email: 'casey@restart.test' }] },
     });
     expect(invited.status).toBe(201);
-    const [link] = await newLinkTokens(path.join(dataDir, 'outbox'), 'casey@restart.test', new Set());
+    const [link] = await nextLinkTokens(path.join(dataDir, 'outbox'), 'casey@restart.test', new Set(), 30_000);
     const accepted = await api.call('POST', '/api/invitations/accept', { body: { token: link } });
     expect(accepted.status).toBe(200);
     const sessionId = accepted.body.sessionId as string;

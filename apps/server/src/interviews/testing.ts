@@ -1,9 +1,10 @@
 /**
  * Test wiring for the interviews context: a migrated PGlite, encrypted local storage, the
  * in-process broker and the outbox mailer (the embedded adapters), a clock the test moves, and
- * factories that make data through the real services.
+ * factories that make data through the real services. The workers' e-mail job consumes the
+ * `notification.email` queue, as the worker role would, so invitations reach the outbox.
  */
-import { newLinkTokens } from '../shared/testing/outbox.ts';
+import { nextLinkTokens } from '../shared/testing/outbox.ts';
 import type { TCreateQuestionBody, TQuestionRubric, TTokenPair } from '@parley/contracts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -22,6 +23,7 @@ import { OutboxMailer } from '../infra/mail/outbox-mail.ts';
 import { createLocalStorage, type LocalStorage } from '../infra/storage/local-storage.ts';
 import type { CandidateActor, StaffActor } from '../shared/actor.ts';
 import { AppError } from '../shared/app-error.ts';
+import { startEmailJobs } from '../workers/index.ts';
 import { createInterviewsModule, type CandidateAccounts, type InterviewsModule, type MediaTokens } from './index.ts';
 
 export const T0 = new Date('2026-12-01T09:00:00.000Z');
@@ -92,9 +94,12 @@ export interface Harness {
   module: InterviewsModule;
   /** An organisation with one recruiter. */
   org(name?: string): Promise<{ orgId: string; recruiter: StaffActor }>;
-  /** Links mailed to `email` that this call has not returned before, oldest first. */
+  /**
+   * Links mailed to `email` that this call has not returned before, oldest first; waits (bounded)
+   * for at least one, since the e-mail job sends them after the request.
+   */
   newTokens(email: string): Promise<string[]>;
-  /** Messages routed to a broker queue so far. */
+  /** Messages routed to a broker queue so far (`notification.email` goes to the e-mail job instead). */
   published(queue: string): Promise<BrokerMessage[]>;
   close(): Promise<void>;
 }
@@ -116,26 +121,36 @@ export async function createHarness(
   const mail = new OutboxMailer({ dir: path.join(dir, 'outbox'), from: 'Parley <no-reply@parley.test>' });
   const clock = new TestClock();
   const accounts = new TestCandidateAccounts(database);
+  const logger = createLogger({ level: 'silent' });
   const module = createInterviewsModule({
     database,
     storage,
     broker,
-    mail,
     cache,
-    logger: createLogger({ level: 'silent' }),
+    logger,
     accounts,
     clock: clock.now,
-    config: { publicUrl: 'https://parley.test', maxRecordingBytes: 64 * 1024 },
+    config: { maxRecordingBytes: 64 * 1024 },
   });
   const seen = new Set<string>();
   const received = new Map<string, BrokerMessage[]>();
   const consumers = await Promise.all(
-    INTERVIEW_EVENTS_TOPOLOGY.queues.map((q) =>
-      broker.consume(q.name, async (m) => {
-        received.set(q.name, [...(received.get(q.name) ?? []), m]);
-      }),
-    ),
+    INTERVIEW_EVENTS_TOPOLOGY.queues
+      .filter((q) => q.name !== 'notification.email')
+      .map((q) =>
+        broker.consume(q.name, async (m) => {
+          received.set(q.name, [...(received.get(q.name) ?? []), m]);
+        }),
+      ),
   );
+  const emailJobs = await startEmailJobs({
+    broker,
+    database,
+    mail,
+    logger,
+    publicUrl: 'https://parley.test',
+    clock: clock.now,
+  });
 
   return {
     database,
@@ -157,13 +172,14 @@ export async function createHarness(
         .returning({ id: users.id });
       return { orgId: org!.id, recruiter: { kind: 'staff', orgId: org!.id, userId: user!.id, role: 'recruiter' } };
     },
-    newTokens: (email) => newLinkTokens(mail.dir, email, seen),
+    newTokens: (email) => nextLinkTokens(mail.dir, email, seen),
     async published(queue) {
       // The in-process broker delivers on a later tick.
       await new Promise((resolve) => setTimeout(resolve, 20));
       return received.get(queue) ?? [];
     },
     async close() {
+      await emailJobs.stop();
       for (const c of consumers) await c.close();
       await broker.close();
       await mail.close();

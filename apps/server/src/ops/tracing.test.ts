@@ -116,7 +116,8 @@ async function startedSession(server: TestServer) {
     body: { candidates: [{ name: 'Casey Candidate', email: 'casey@traced.test' }] },
   });
   expect(invited.status).toBe(201);
-  const mail = (await server.outbox()).find((m) => m.includes('casey@traced.test')) ?? '';
+  // The workers' e-mail job sends the invitation shortly after the request.
+  const mail = await eventually(async () => (await server.outbox()).find((m) => m.includes('casey@traced.test')));
   const link = /token=([A-Za-z0-9_-]+)/.exec(mail)?.[1];
   const accepted = await api.call('POST', '/api/invitations/accept', { body: { token: link } });
   expect(accepted.status).toBe(200);

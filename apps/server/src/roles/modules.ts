@@ -25,10 +25,8 @@ export const interviewsOf = (container: Container) =>
       storage: container.storage,
       broker: container.broker,
       cache: container.cache,
-      mail: container.mail,
       logger: container.logger,
       accounts: (await accountsOf(container)).service,
-      config: { publicUrl: container.config.server.publicUrl },
     }),
   );
 

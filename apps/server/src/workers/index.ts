@@ -19,11 +19,12 @@ import { startScheduler } from './scheduler.ts';
 import type { VideoProcessingOptions } from './video/process-video.job.ts';
 import { VIDEO_QUEUE } from './video/process-video.job.ts';
 import { EMOTION_BATCH_QUEUE, REPORT_QUEUE } from './worker-topology.ts';
+import { EMAIL_QUEUE, emailJobs } from './email/notification-email.job.ts';
 
 export type { JobDefinition, JobContext, RetryPolicy } from './job.ts';
 export { PermanentJobError } from './job.ts';
 export { jobCatalog, describeJobs } from './job-catalog.ts';
-export { runJobs } from './job-runner.ts';
+export { runJobs, dispatch as dispatchJob } from './job-runner.ts';
 export {
   WORKER_TOPOLOGY,
   MAINTENANCE_QUEUE,
@@ -46,7 +47,7 @@ export {
 } from './emotion-batch/recording-summary.ts';
 export { analyzeVideoCommand, type AnalyzeVideoCommandOptions } from './emotion-batch/analyze-video.command.ts';
 export { jobsStatus, retryDead, formatJobsStatus, type JobsStatus } from './jobs-cli.ts';
-export { ZEmailRequest, requestEmail, EMAIL_REQUESTED, type TEmailRequest } from './email/notification-email.job.ts';
+export { requestEmail, emailJobs, EMAIL_QUEUE } from './email/notification-email.job.ts';
 export { renderEmail, type EmailTemplate, type RenderedEmail } from './email/templates.ts';
 export { requestCandidateErasure, ZEraseCandidateJob } from './retention/maintenance.jobs.ts';
 export {
@@ -131,7 +132,7 @@ export async function startWorkers(
     broker: deps.broker,
     logger,
     jobs,
-    prefetch: { [VIDEO_QUEUE]: 1, [EMOTION_BATCH_QUEUE.name]: 1, [REPORT_QUEUE.name]: 1, 'notification.email': 4 },
+    prefetch: { [VIDEO_QUEUE]: 1, [EMOTION_BATCH_QUEUE.name]: 1, [REPORT_QUEUE.name]: 1, [EMAIL_QUEUE]: 4 },
   });
   const interval = options.maintenanceIntervalMs === undefined ? 3_600_000 : options.maintenanceIntervalMs;
   const scheduler =
@@ -147,4 +148,25 @@ export async function startWorkers(
       logger.info('workers stopped');
     },
   };
+}
+
+/**
+ * Consumers of the `notification.email` queue alone (invitations, reminders, receipts, "report
+ * ready"), for a process or a test harness that sends e-mail without running the other jobs.
+ */
+export async function startEmailJobs(deps: {
+  broker: Broker;
+  database: Database;
+  mail: Mailer;
+  logger: Logger;
+  /** Base URL of the web app, for links. */
+  publicUrl: string;
+  clock?: () => Date;
+}): Promise<{ stop(): Promise<void> }> {
+  return runJobs({
+    broker: deps.broker,
+    logger: deps.logger.child({ context: 'workers' }),
+    jobs: emailJobs({ database: deps.database, mail: deps.mail, publicUrl: deps.publicUrl, clock: deps.clock }),
+    prefetch: { [EMAIL_QUEUE]: 4 },
+  });
 }

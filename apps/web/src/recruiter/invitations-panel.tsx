@@ -6,7 +6,7 @@ import { Link } from '../router/router.tsx';
 import { AsyncView, Empty, ErrorMessage, Field, StatusBadge, formatDate, useAction, useAsync } from '../ui/ui.tsx';
 import { chunk, parseCandidatesCsv, type CandidateRow } from './candidates-csv.ts';
 
-/** Invite candidates one by one or from a CSV file, and manage the invitations sent. */
+/** Invite candidates one by one or from a CSV file, and manage the invitations (their e-mails are queued, then sent by a worker). */
 export function InvitationsPanel({ interviewId }: { interviewId: string }) {
   const { api } = useStaff();
   const invitations = useAsync(() => api.listInvitations(interviewId), [interviewId]);
@@ -18,7 +18,10 @@ export function InvitationsPanel({ interviewId }: { interviewId: string }) {
       await api.inviteCandidates(interviewId, { candidates: batch, ...(expiresInHours ? { expiresInHours } : {}) });
       sent += batch.length;
     }
-    setMessage(`${sent} invitation${sent === 1 ? '' : 's'} sent.`);
+    // The server queues the e-mails; a worker sends them shortly after (the Sent column fills in then).
+    setMessage(
+      `${sent} invitation${sent === 1 ? '' : 's'} queued; the e-mail${sent === 1 ? ' goes' : 's go'} out shortly.`,
+    );
     invitations.reload();
   };
 
@@ -40,7 +43,7 @@ export function InvitationsPanel({ interviewId }: { interviewId: string }) {
           list.length === 0 ? (
             <Empty>No one has been invited yet.</Empty>
           ) : (
-            <InvitationTable list={list} onChanged={invitations.reload} />
+            <InvitationTable list={list} onChanged={invitations.reload} onMessage={setMessage} />
           )
         }
       </AsyncView>
@@ -147,11 +150,21 @@ function InviteCsv({ onInvite }: { onInvite: (c: CandidateRow[]) => Promise<void
   );
 }
 
-function InvitationTable({ list, onChanged }: { list: TCandidateInvitation[]; onChanged: () => void }) {
+function InvitationTable({
+  list,
+  onChanged,
+  onMessage,
+}: {
+  list: TCandidateInvitation[];
+  onChanged: () => void;
+  onMessage: (message: string) => void;
+}) {
   const { api } = useStaff();
   const act = useAction(async (id: string, action: 'resend' | 'remind' | 'revoke') => {
     if (action === 'revoke' && !window.confirm('Withdraw this invitation? Its link stops working.')) return;
-    await api.invitationAction(id, action);
+    const updated = await api.invitationAction(id, action);
+    if (action === 'resend') onMessage(`A new link for ${updated.name} is queued; the old one no longer works.`);
+    if (action === 'remind') onMessage(`A reminder to ${updated.name} is queued.`);
     onChanged();
   });
   return (
@@ -178,7 +191,9 @@ function InvitationTable({ list, onChanged }: { list: TCandidateInvitation[]; on
                 </td>
                 <td>
                   <StatusBadge status={i.status} />
-                  {i.sentAt === null && i.status === 'pending' && <div className="muted">E-mail not sent yet</div>}
+                  {i.sentAt === null && i.status === 'pending' && (
+                    <div className="muted">E-mail queued, not delivered yet</div>
+                  )}
                 </td>
                 <td>{formatDate(i.sentAt)}</td>
                 <td>{formatDate(i.expiresAt)}</td>

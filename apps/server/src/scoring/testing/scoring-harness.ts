@@ -5,8 +5,8 @@
  * `interview.scored` lands). Unlike the interviews harness, nothing else consumes
  * `scoring.process`: the scoring consumer under test is its only consumer.
  */
-import { newLinkTokens } from '../../shared/testing/outbox.ts';
-import type { TEmotionPolicy, TQuestionRubric } from '@parley/contracts';
+import { nextLinkTokens } from '../../shared/testing/outbox.ts';
+import { EMAIL_REQUESTED, type TEmotionPolicy, type TQuestionRubric } from '@parley/contracts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ import { OutboxMailer } from '../../infra/mail/outbox-mail.ts';
 import { createLocalStorage } from '../../infra/storage/local-storage.ts';
 import type { CandidateActor, StaffActor } from '../../shared/actor.ts';
 import { createInterviewsModule } from '../../interviews/index.ts';
+import { dispatchJob, emailJobs } from '../../workers/index.ts';
 // eslint-disable-next-line no-restricted-imports -- the interviews context's test factories drive real sessions
 import { questionBody, TestCandidateAccounts, TestClock, type Harness } from '../../interviews/testing.ts';
 
@@ -78,20 +79,23 @@ export async function createScoringHarness(options: { orgSettings?: OrgSettings 
   const clock = new TestClock();
   const accounts = new TestCandidateAccounts(database);
   const cache = new MemoryCache();
+  const logger = createLogger({ level: 'silent' });
   const module = createInterviewsModule({
     database,
     storage,
     broker,
     cache,
-    mail,
-    logger: createLogger({ level: 'silent' }),
+    logger,
     accounts,
     clock: clock.now,
-    config: { publicUrl: 'https://parley.test', maxRecordingBytes: 4 * 1024 * 1024 },
+    config: { maxRecordingBytes: 4 * 1024 * 1024 },
   });
   const scored: BrokerMessage[] = [];
   const waiters: { sessionId: string; resolve: (m: BrokerMessage) => void }[] = [];
+  // Requested e-mails (the invitations) go to the workers' e-mail job, as the worker role would run it.
+  const email = emailJobs({ database, mail, publicUrl: 'https://parley.test', clock: clock.now });
   const recorder = await broker.consume('notification.email', async (m) => {
+    if (m.routingKey === EMAIL_REQUESTED) return dispatchJob(email, m, logger);
     if (m.routingKey !== 'interview.scored') return;
     scored.push(m);
     const sessionId = (m.payload as { sessionId: string }).sessionId;
@@ -127,7 +131,7 @@ export async function createScoringHarness(options: { orgSettings?: OrgSettings 
         .returning({ id: organizations.id });
       return { orgId: org!.id, recruiter: await staff(org!.id, 'recruiter') };
     },
-    newTokens: (email) => newLinkTokens(mail.dir, email, seen),
+    newTokens: (to) => nextLinkTokens(mail.dir, to, seen),
     async published() {
       return [...scored];
     },

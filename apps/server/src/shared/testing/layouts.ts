@@ -36,7 +36,7 @@ export const oneProcess: Layout = async (env = {}) => {
 };
 
 /**
- * A split deployment in this test process: two interview instances on one database (as two
+ * A split deployment in this test process: two interview instances (each with its workers) on one database (as two
  * processes on one PostgreSQL would be) behind a gateway that forwards `/api` to them with health
  * checks and failover. Every process shares one data directory, and so the signing keys.
  */
@@ -57,8 +57,12 @@ export const splitProcesses: Layout = async (env = {}) => {
   const cacheHub = new MemoryCacheHub();
   const started: TestServer[] = [];
   try {
+    // Each in-process broker is the process's own, so each instance runs the workers that send the
+    // e-mail it requests (into the shared data directory's outbox), as an embedded install does.
     for (let i = 0; i < 2; i++) {
-      started.push(await startTestServer({ ...env, ROLES: 'interview' }, { dataDir, database: shared, cacheHub }));
+      started.push(
+        await startTestServer({ ...env, ROLES: 'interview,worker' }, { dataDir, database: shared, cacheHub }),
+      );
     }
     const upstreams = `interview=${started.map((s) => s.url).join('|')}`;
     const gateway = await startTestServer({ ...env, ROLES: 'gateway', UPSTREAMS: upstreams }, { dataDir, cacheHub });

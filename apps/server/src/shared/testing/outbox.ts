@@ -38,3 +38,35 @@ export async function newLinkTokens(dir: string, email: string, seen: Set<string
   }
   return tokens;
 }
+
+/**
+ * Waits (bounded) for a link mailed to `email` that is not in `seen` yet. Invitation e-mails are
+ * sent by the workers' `notification.email` job after the request has answered, not on it.
+ */
+export async function nextLinkTokens(dir: string, email: string, seen: Set<string>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const tokens = await newLinkTokens(dir, email, seen);
+    if (tokens.length > 0) return tokens;
+    if (Date.now() > deadline) throw new Error(`no new link mailed to ${email} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * The newest message (as `outboxTexts` gives it) that `matches`, waiting for it within a bound:
+ * e-mail is sent by a job shortly after the request that asked for it.
+ */
+export async function waitForMail(
+  outbox: () => Promise<string[]>,
+  matches: (mail: string) => boolean,
+  timeoutMs = 15_000,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const mail = (await outbox()).filter(matches).at(-1);
+    if (mail !== undefined) return mail;
+    if (Date.now() > deadline) throw new Error(`no matching e-mail in the outbox within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -65,7 +65,7 @@ export const realOneProcess: Layout = async (extra = {}) => {
   return deployment(server, [{ role: 'all', server }], () => real.dispose());
 };
 
-/** A gateway forwarding to two interview processes, all on the same real servers. */
+/** A gateway forwarding to two interview processes, and a worker, all on the same real servers. */
 export const realSplit: Layout = async (extra = {}) => {
   const real = await realEnvironment();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'parley-real-split-'));
@@ -77,13 +77,21 @@ export const realSplit: Layout = async (extra = {}) => {
   };
   try {
     for (let i = 0; i < 2; i++) started.push(await startTestServer({ ...env, ROLES: 'interview' }, { dataDir }));
+    const interviews = [...started];
+    // The worker sends the e-mail the interview processes request, into the shared outbox.
+    const worker = await startTestServer({ ...env, ROLES: 'worker' }, { dataDir });
+    started.push(worker);
     const gateway = await startTestServer(
-      { ...env, ROLES: 'gateway', UPSTREAMS: `interview=${started.map((s) => s.url).join('|')}` },
+      { ...env, ROLES: 'gateway', UPSTREAMS: `interview=${interviews.map((s) => s.url).join('|')}` },
       { dataDir },
     );
     return deployment(
       gateway,
-      [{ role: 'gateway', server: gateway }, ...started.map((server) => ({ role: 'interview', server }))],
+      [
+        { role: 'gateway', server: gateway },
+        ...interviews.map((server) => ({ role: 'interview', server })),
+        { role: 'worker', server: worker },
+      ],
       dispose,
     );
   } catch (error) {

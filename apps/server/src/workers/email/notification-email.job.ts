@@ -1,11 +1,14 @@
 import {
+  EMAIL_REQUESTED,
+  emailRequestKey,
+  ZEmailRequest,
   ZInterviewCompletedEvent,
   ZInterviewScoredEvent,
+  type TEmailRequest,
   type TInterviewCompletedEvent,
   type TInterviewScoredEvent,
 } from '@parley/contracts';
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
 import type { Broker } from '../../infra/broker/broker.ts';
 import { and, eq, lt } from 'drizzle-orm';
 import type { Database } from '../../infra/db/database.ts';
@@ -19,23 +22,14 @@ import { NotificationRepository } from './notification.repository.ts';
 import { renderEmail, type EmailTemplate } from './templates.ts';
 
 export const EMAIL_QUEUE = 'notification.email';
-/** Routing key other contexts publish an e-mail request under. */
-export const EMAIL_REQUESTED = 'notification.email.requested';
 
-/** An e-mail to send, by ids only: the worker reads names and addresses from the database. */
-export const ZEmailRequest = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('invitation'), orgId: z.uuid(), invitationId: z.uuid() }),
-  z.object({ kind: z.literal('reminder'), orgId: z.uuid(), invitationId: z.uuid() }),
-  z.object({ kind: z.literal('completion-receipt'), orgId: z.uuid(), sessionId: z.uuid() }),
-  z.object({ kind: z.literal('report-ready'), orgId: z.uuid(), sessionId: z.uuid() }),
-]);
-export type TEmailRequest = z.infer<typeof ZEmailRequest>;
-
-/** Asks the workers to send an e-mail; the message id makes a repeated request one e-mail. */
+/**
+ * Asks the workers to send an e-mail (the request's schema and routing key live in the contracts,
+ * where other contexts publish them from too); the message id makes a repeated request one e-mail.
+ */
 export async function requestEmail(broker: Broker, request: TEmailRequest): Promise<void> {
-  const subject = 'invitationId' in request ? request.invitationId : request.sessionId;
   await broker.publish(EMAIL_REQUESTED, ZEmailRequest.parse(request), {
-    messageId: `email:${request.kind}:${subject}`,
+    messageId: `email:${emailRequestKey(request)}`,
   });
 }
 
@@ -48,7 +42,7 @@ export interface EmailJobDeps {
 }
 
 const IDEMPOTENCY =
-  'processed_messages (consumer notification.email, key <kind>:<id>[:<recipient>]) checked before and ' +
+  'processed_messages (consumer notification.email, key <kind>:<id>[:<request id>|:<recipient>]) checked before and ' +
   'written after each send, with a leased claim (consumer notification.email.claims) around the send so a ' +
   'concurrent duplicate waits for a retry; a crash between send and mark can repeat one e-mail (at-least-once), never skip it';
 
@@ -118,11 +112,11 @@ class EmailSender {
       case 'invitation':
       case 'reminder': {
         const { kind, orgId, invitationId } = request;
-        const key = `${kind}:${invitationId}`;
+        const key = emailRequestKey(request);
         return this.once(key, () => this.invitation(kind, orgId, invitationId, key, ctx));
       }
       case 'completion-receipt': {
-        const key = `completion-receipt:${request.sessionId}`;
+        const key = emailRequestKey(request);
         return this.once(key, () => this.receipt(request.orgId, request.sessionId, key, ctx));
       }
       case 'report-ready':

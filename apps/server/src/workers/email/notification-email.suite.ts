@@ -3,7 +3,7 @@
  * `notification-email.test.ts` on the embedded ones, `notification-email.real.test.ts` on
  * RabbitMQ, PostgreSQL and S3. Mail goes to a real SMTP server in the test process.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Broker } from '../../infra/broker/broker.ts';
@@ -98,6 +98,28 @@ export function notificationEmailSuite(name: string, setup: () => Promise<EmailS
       const [row] = await f.database.primary.select().from(invitations).where(eq(invitations.id, invitationId));
       expect(row!.tokenHash).toBe(createHash('sha256').update(token).digest('hex'));
       expect(row!.sentAt).not.toBeNull();
+    });
+
+    it('mails each staff request (its own request id) once, each with a new link that retires the last', async () => {
+      const w = await world();
+      const expiresAt = new Date(now.getTime() + 3 * 24 * 3600_000);
+      const invitationId = await createInvitation(f.database, { ...w, email: 'resent@example.test', expiresAt });
+      const first = { kind: 'invitation' as const, orgId: w.orgId, invitationId, requestId: randomUUID() };
+      await requestEmail(broker, first);
+      await requestEmail(broker, first);
+      await eventually('the invitation', async () => peer.mails.length === 1);
+      await requestEmail(broker, { kind: 'reminder', orgId: w.orgId, invitationId, requestId: randomUUID() });
+      await eventually('the reminder', async () => peer.mails.length === 2);
+      await drained();
+      expect(peer.mails.map((m) => m.subject)).toEqual([
+        'Your interview: Backend <Engineer>',
+        'Reminder: your interview Backend <Engineer>',
+      ]);
+      const tokens = peer.mails.map((m) => /#token=([A-Za-z0-9_-]+)/.exec(m.text!)![1]!);
+      const [row] = await f.database.primary.select().from(invitations).where(eq(invitations.id, invitationId));
+      expect(row!.tokenHash).toBe(createHash('sha256').update(tokens[1]!).digest('hex'));
+      expect(row!.sentAt).not.toBeNull();
+      expect(row!.remindedAt).not.toBeNull();
     });
 
     it('reminds each pending invitation once before its deadline, and not those far from it or used', async () => {
