@@ -80,7 +80,17 @@ export interface SessionListRow {
  * Sessions, their consents and their answer attempts. Every method is scoped by organisation.
  * Every write goes through `writingSessions`, which drops the session's cached snapshot.
  */
+/** How many interviews' question lists one process keeps (a few KB each). */
+const FROZEN_QUESTION_LISTS = 500;
+
 export class SessionRepository {
+  /**
+   * The question lists of interviews past `draft`, by interview id. They can no longer change
+   * (questions are edited only in a draft; question versions are immutable), so they are read
+   * once per process instead of on every snapshot — the join is the heaviest read of a request.
+   */
+  private readonly frozenQuestions = new Map<string, InterviewQuestionRecord[]>();
+
   constructor(
     private readonly database: Database,
     private readonly cache: Cache,
@@ -131,13 +141,13 @@ export class SessionRepository {
     const session = await this.find(orgId, sessionId);
     if (!session) return null;
     const [interview, consents, attempt] = await Promise.all([
-      this.interviews.find(orgId, session.interviewId),
+      this.interviewOf(orgId, session.interviewId),
       this.latestConsents(orgId, sessionId),
       this.latestAttempt(orgId, sessionId, session.currentPosition),
     ]);
     return {
       session,
-      title: interview?.interview.title ?? '',
+      title: interview?.title ?? '',
       questions: (interview?.questions ?? []).map((q) => ({
         id: q.id,
         position: q.position,
@@ -151,6 +161,29 @@ export class SessionRepository {
       consents,
       attempt,
     };
+  }
+
+  /** The interview's title (it can be edited: always read) and its questions (frozen once published). */
+  private async interviewOf(
+    orgId: string,
+    interviewId: string,
+  ): Promise<{ title: string; questions: InterviewQuestionRecord[] } | null> {
+    const [row] = await this.database.primary
+      .select({ title: interviews.title, status: interviews.status })
+      .from(interviews)
+      .where(and(eq(interviews.orgId, orgId), eq(interviews.id, interviewId)));
+    if (!row) return null;
+    let questions = this.frozenQuestions.get(interviewId);
+    if (!questions) {
+      questions = await this.interviews.questionsOf(orgId, interviewId);
+      if (row.status !== 'draft') {
+        if (this.frozenQuestions.size >= FROZEN_QUESTION_LISTS) {
+          this.frozenQuestions.delete(this.frozenQuestions.keys().next().value!);
+        }
+        this.frozenQuestions.set(interviewId, questions);
+      }
+    }
+    return { title: row.title, questions };
   }
 
   async organizationSettings(orgId: string): Promise<OrgSettings> {
