@@ -9,13 +9,13 @@
  * Prints one JSON object as its last line.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { simpleParser } from 'mailparser';
+import { nextLinkTokens } from '../apps/server/src/shared/testing/outbox.ts';
 
 const { values } = parseArgs({
   options: { candidates: { type: 'string', default: '16' }, questions: { type: 'string', default: '40' } },
@@ -154,18 +154,9 @@ try {
   );
   // The invitation e-mails are sent by the worker's e-mail job, shortly after the request.
   const outbox = path.join(dataDir, 'outbox');
-  const tokens: string[] = [];
-  for (const deadline = Date.now() + 60_000; tokens.length < CANDIDATES;) {
-    if (Date.now() > deadline) throw new Error(`only ${tokens.length} of ${CANDIDATES} invitation e-mails arrived`);
-    await new Promise((r) => setTimeout(r, 200));
-    tokens.length = 0;
-    const names = await readdir(outbox).catch(() => [] as string[]);
-    for (const name of names.filter((n) => n.endsWith('.eml'))) {
-      const mail = await simpleParser(await readFile(path.join(outbox, name)));
-      const token = /token=([A-Za-z0-9_-]+)/.exec(mail.text ?? '')?.[1];
-      if (token) tokens.push(token);
-    }
-  }
+  const seen = new Set<string>();
+  for (let i = 0; i < CANDIDATES; i++) await nextLinkTokens(outbox, `c${i}@bench.test`, seen, 60_000);
+  const tokens = [...seen];
   const candidates: { token: string; sessionId: string }[] = [];
   for (const token of tokens) {
     const accepted = await must('POST', '/api/invitations/accept', { token });

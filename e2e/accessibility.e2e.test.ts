@@ -2,6 +2,7 @@ import AxeBuilder from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rubric } from '../apps/server/src/interviews/testing.ts';
+import { waitForMail } from '../apps/server/src/shared/testing/outbox.ts';
 import { startTestServer, type TestServer } from '../apps/server/src/shared/testing/test-server.ts';
 import { launchChromium } from './support/browser.ts';
 
@@ -81,11 +82,10 @@ describe('accessibility in a real browser: every main screen passes axe (WCAG 2.
       body: { candidates: [{ name: 'Kim Keyboard', email: 'kim@access.test' }] },
     });
     expect(invited.status).toBe(201);
-    const newest = async () =>
-      (await server.outbox()).filter((m) => m.includes('kim@access.test') && /#token=/.test(m)).at(-1);
-    for (let tries = 0; !(await newest()) && tries < 150; tries++) await new Promise((r) => setTimeout(r, 100));
-    const mail = await newest();
-    if (!mail) throw new Error('no invitation e-mail for kim@access.test');
+    const mail = await waitForMail(
+      () => server.outbox(),
+      (m) => m.includes('kim@access.test') && /#token=/.test(m),
+    );
     link = `${server.url}/take#token=${/#token=([\w-]+)/.exec(mail)![1]!}`;
   });
   afterAll(async () => {

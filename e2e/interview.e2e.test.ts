@@ -4,6 +4,7 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForMail } from '../apps/server/src/shared/testing/outbox.ts';
 import { startTestServer, type TestServer } from '../apps/server/src/shared/testing/test-server.ts';
 import { launchChromium } from './support/browser.ts';
 
@@ -30,9 +31,11 @@ async function passDeviceCheck(c: Page): Promise<void> {
 
 /** The link in the newest invitation to `email`, which the in-process worker mails shortly after the request. */
 async function linkFor(server: TestServer, email: string): Promise<string> {
-  const newest = async () => (await server.outbox()).filter((m) => m.includes(email) && /#token=/.test(m)).at(-1);
-  await expect.poll(newest, { timeout: 15_000, message: `an invitation link for ${email}` }).toBeDefined();
-  const token = /#token=([\w-]+)/.exec((await newest())!)![1]!;
+  const mail = await waitForMail(
+    () => server.outbox(),
+    (m) => m.includes(email) && /#token=/.test(m),
+  );
+  const token = /#token=([\w-]+)/.exec(mail)![1]!;
   return `${server.url}/take#token=${token}`;
 }
 
