@@ -15,11 +15,11 @@ import {
 } from '@opentelemetry/api';
 import type { Config } from '../config.ts';
 import type { Broker } from './broker/broker.ts';
-import type { Database, Db } from './db/database.ts';
+import type { Database, Db, QueryHook } from './db/database.ts';
 
 /**
  * Tracing over OpenTelemetry: a span per HTTP request, per broker publish and delivery, per
- * database transaction, per WebSocket frame and per live push, exported over OTLP/HTTP (JSON) to
+ * database transaction and SQL statement, per WebSocket frame and per live push, exported over OTLP/HTTP (JSON) to
  * `OTEL_EXPORTER_OTLP_ENDPOINT`. The trace context crosses processes as W3C `traceparent` /
  * `tracestate`: in HTTP headers, in broker message headers, in cache pub/sub payloads.
  *
@@ -259,9 +259,54 @@ export function traceBroker(broker: Broker, telemetry: Telemetry, kind: Config['
 
 /**
  * The same database with a CLIENT span around every `transaction()` on `db` and `primary` (a unit
- * of work: its statements, their wait for a connection and the commit). Single statements outside a
- * transaction are not traced.
+ * of work: its statements, their wait for a connection and the commit), and a CLIENT span per SQL
+ * statement sent inside a traced operation (`statementHook`).
  */
+/** Longest statement text kept on a span; drizzle's statements are far shorter. */
+const MAX_STATEMENT_CHARS = 2048;
+
+/**
+ * A span per statement, named by its operation and table (`SELECT sessions`), with the statement
+ * as sent: placeholders, never values (drizzle binds every value as a parameter, and the project
+ * builds no SQL with `sql.raw`). Only statements run inside a traced operation get one: a
+ * background poll would otherwise start a trace per query.
+ */
+export function statementHook(tracer: Tracer, driver: Database['kind']): QueryHook {
+  return (text, run) => {
+    if (!trace.getActiveSpan()) return run();
+    const { operation, collection } = summariseStatement(text);
+    return tracer.startActiveSpan(
+      collection ? `${operation} ${collection}` : operation,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'db.system.name': 'postgresql',
+          'db.operation.name': operation,
+          ...(collection ? { 'db.collection.name': collection } : {}),
+          'db.query.text': text.length > MAX_STATEMENT_CHARS ? `${text.slice(0, MAX_STATEMENT_CHARS)}…` : text,
+          'parley.db.driver': driver,
+        },
+      },
+      (span) =>
+        runInSpan(span, async () => {
+          const result = await run();
+          const rows = (result as { rows?: unknown } | undefined)?.rows;
+          if (Array.isArray(rows)) span.setAttribute('db.response.returned_rows', rows.length);
+          return result;
+        }),
+    );
+  };
+}
+
+/** The statement's first keyword and the first table it names (`from`, `into`, `update`). */
+export function summariseStatement(text: string): { operation: string; collection?: string } {
+  const operation = (/^\s*([a-z]+)/i.exec(text)?.[1] ?? 'SQL').toUpperCase();
+  const collection = /\b(?:from|into|update)\s+(?:only\s+)?("[^"]+"(?:\."[^"]+")?|[a-z_][\w.]*)/i
+    .exec(text)?.[1]
+    ?.replaceAll('"', '');
+  return collection ? { operation, collection } : { operation };
+}
+
 export function traceDatabase(database: Database, telemetry: Telemetry): Database {
   if (!telemetry.enabled) return database;
   const { tracer } = telemetry;
@@ -290,10 +335,12 @@ export function traceDatabase(database: Database, telemetry: Telemetry): Databas
     }
     return proxy;
   };
+  database.traceQueries(statementHook(tracer, database.kind));
   return {
     kind: database.kind,
     db: traced(database.db),
     primary: traced(database.primary),
+    traceQueries: (hook) => database.traceQueries(hook),
     migrate: () => database.migrate(),
     ping: () => database.ping(),
     poolStats: () => database.poolStats(),

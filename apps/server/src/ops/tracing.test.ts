@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBroker } from '../infra/broker/memory-broker.ts';
 import { INTERVIEW_EVENTS_TOPOLOGY } from '../infra/broker/topology.ts';
 import { createLogger } from '../infra/log.ts';
-import { inSpan, startTelemetry, traceBroker, traceHeaders } from '../infra/telemetry.ts';
+import { inSpan, startTelemetry, summariseStatement, traceBroker, traceHeaders } from '../infra/telemetry.ts';
 // eslint-disable-next-line no-restricted-imports -- the realtime context's WebSocket test client
 import { eventually, TestClient } from '../realtime/testing.ts';
 import { startTestServer, type TestServer } from '../shared/testing/test-server.ts';
@@ -216,6 +216,20 @@ describe('tracing over OTLP', () => {
     expect(start, `the session start request among ${[...new Set(spans.map((s) => s.name))].join(', ')}`).toBeDefined();
     expect(start!.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.response.status_code': 200 });
     expect(spans.filter((s) => s.parentSpanId === start!.spanId).map((s) => s.name)).toContain('db transaction');
+    // Every statement of a traced operation is a span under it: its text carries placeholders, never
+    // the values (the candidate's e-mail address was bound into several statements).
+    const statements = spans.filter((s) => typeof s.attributes['db.query.text'] === 'string');
+    expect(statements.filter((s) => s.parentSpanId === '').map((s) => s.name)).toEqual([]);
+    expect(JSON.stringify(spans)).not.toContain('casey@traced.test');
+    const inRecorded = statements.filter((s) => s.parentSpanId === recorded.spanId);
+    const insert = inRecorded.find((s) => s.name === 'INSERT emotion_analysis');
+    expect(insert, `statements of the frame's transaction: ${inRecorded.map((s) => s.name).join(', ')}`).toBeDefined();
+    expect(insert!.attributes).toMatchObject({
+      'db.system.name': 'postgresql',
+      'db.operation.name': 'INSERT',
+      'db.collection.name': 'emotion_analysis',
+    });
+    expect(insert!.attributes['db.query.text']).toMatch(/^insert into "emotion_analysis" .*\$1/);
     // A WebSocket upgrade has no response; its span ends when the socket is taken.
     expect(spans.filter((s) => s.name === 'GET /ws').map((s) => s.attributes['http.response.status_code'])).toEqual([
       101, 101,
@@ -280,5 +294,28 @@ describe('tracing without an endpoint', () => {
       await broker.close();
       await telemetry.shutdown();
     }
+  });
+});
+
+describe('statement span names', () => {
+  it('are the operation and the first table the statement names', () => {
+    expect(summariseStatement('select "id" from "interview_sessions" where "id" = $1')).toEqual({
+      operation: 'SELECT',
+      collection: 'interview_sessions',
+    });
+    expect(summariseStatement('update "answers" set "text" = $1')).toEqual({
+      operation: 'UPDATE',
+      collection: 'answers',
+    });
+    expect(summariseStatement('  insert into "audit_log" ("id") values ($1)')).toEqual({
+      operation: 'INSERT',
+      collection: 'audit_log',
+    });
+    expect(summariseStatement('delete from public.frames where id = $1')).toEqual({
+      operation: 'DELETE',
+      collection: 'public.frames',
+    });
+    expect(summariseStatement('begin')).toEqual({ operation: 'BEGIN' });
+    expect(summariseStatement('select 1')).toEqual({ operation: 'SELECT' });
   });
 });

@@ -187,6 +187,33 @@ export function databaseContract(name: string, makeHarness: () => DatabaseHarnes
         await dispose?.();
       });
 
+      it('sends every statement through the query hook, in a transaction too, and returns what the driver returns', async () => {
+        const seen: string[] = [];
+        database.traceQueries(async (text, run) => {
+          seen.push(text);
+          return run();
+        });
+        try {
+          const [org] = await db.insert(organizations).values({ name: 'Hooked Org' }).returning();
+          const rows = await database.primary.transaction((tx) =>
+            tx.select().from(organizations).where(eq(organizations.id, org!.id)),
+          );
+          expect(rows.map((r) => r.name)).toEqual(['Hooked Org']);
+          await expect(db.execute(sql`select * from no_such_table`)).rejects.toThrow(/no_such_table/);
+          await database.ping();
+          const statements = seen.filter((t) => !/^\s*(begin|commit)\b/i.test(t));
+          expect(statements).toHaveLength(4);
+          expect(statements[0]).toMatch(/^insert into "organizations" .*\$1/);
+          expect(statements[1]).toMatch(/^select .* from "organizations" where .*\$1/);
+          expect(statements[2]).toBe('select * from no_such_table');
+          expect(statements[3]).toBe('select 1');
+          // Values travel apart from the text.
+          expect(seen.join('\n')).not.toContain('Hooked Org');
+        } finally {
+          database.traceQueries((_text, run) => run());
+        }
+      });
+
       it('fills defaults and returns timestamps as Dates, numerics as numbers and JSONB as objects', async () => {
         const { org, session, version } = await seedSession(db);
         expect(org.id).toMatch(/^[0-9a-f-]{36}$/);

@@ -30,6 +30,13 @@ export interface PoolStats {
 }
 
 /**
+ * Wraps each SQL statement a driver sends (`run` sends it and settles with the driver's result):
+ * statement spans for tracing. `text` is the statement as sent, with `$n` placeholders: values
+ * travel separately and never reach the hook.
+ */
+export type QueryHook = <T>(text: string, run: () => Promise<T>) => Promise<T>;
+
+/**
  * The relational database. Implementations: PGlite (embedded default, data under `./data/pg`)
  * and PostgreSQL via `pg` with an optional read replica. Both pass `database.contract.ts`.
  */
@@ -44,5 +51,7 @@ export interface Database {
   ping(): Promise<void>;
   /** Occupancy of each connection pool; empty for PGlite, which has no pool. */
   poolStats(): PoolStats[];
+  /** Sends every later statement, on every connection, through `hook` (replacing an earlier one). */
+  traceQueries(hook: QueryHook): void;
   close(): Promise<void>;
 }

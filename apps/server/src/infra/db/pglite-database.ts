@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import { drizzle, type PgliteDatabase as DrizzlePglite } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
-import type { Database, Db, PoolStats } from './database.ts';
+import type { Database, Db, PoolStats, QueryHook } from './database.ts';
 import { MIGRATIONS_FOLDER } from './migrations-folder.ts';
 import * as schema from './schema.ts';
 
@@ -63,6 +63,21 @@ export class PgliteDatabase implements Database {
     return [];
   }
 
+  /**
+   * Replaces the client's `query` (what drizzle calls outside a transaction) and hands drizzle's
+   * transactions a `Transaction` whose `query` goes through the hook too.
+   */
+  traceQueries(hook: QueryHook): void {
+    const client = this.client;
+    const proto = Object.getPrototypeOf(client) as PGlite;
+    const query = proto.query.bind(client);
+    const transaction = proto.transaction.bind(client);
+    client.query = ((text: string, params?: unknown[], options?: object) =>
+      hook(text, () => query(text, params, options))) as PGlite['query'];
+    client.transaction = <T>(work: (tx: Transaction) => Promise<T>) =>
+      transaction((tx) => work(hookedTransaction(tx, hook)));
+  }
+
   /** The whole data directory as an uncompressed tarball, loadable with `{ snapshot }`. */
   async snapshot(): Promise<Blob> {
     await this.db.execute(sql`checkpoint`);
@@ -72,4 +87,16 @@ export class PgliteDatabase implements Database {
   async close(): Promise<void> {
     if (!this.client.closed) await this.client.close();
   }
+}
+
+function hookedTransaction(tx: Transaction, hook: QueryHook): Transaction {
+  const query: Transaction['query'] = ((text: string, params?: unknown[], options?: object) =>
+    hook(text, () => tx.query(text, params, options))) as Transaction['query'];
+  return new Proxy(tx, {
+    get: (target, property) => {
+      if (property === 'query') return query;
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

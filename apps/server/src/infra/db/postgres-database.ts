@@ -3,7 +3,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { withReplicas } from 'drizzle-orm/pg-core';
 import pg from 'pg';
-import type { Database, Db, PoolStats } from './database.ts';
+import type { Database, Db, PoolStats, QueryHook } from './database.ts';
 import { MIGRATIONS_FOLDER } from './migrations-folder.ts';
 import * as schema from './schema.ts';
 
@@ -21,6 +21,48 @@ export interface PostgresDatabaseOptions {
 /** Key of the session-level advisory lock that serialises migrations across processes ("Parley" in ASCII). */
 export const MIGRATION_LOCK_KEY = 0x5061726c6579;
 
+/** Where the pools' clients find the current statement hook (set after the pools exist). */
+interface HookSlot {
+  hook?: QueryHook;
+}
+
+/**
+ * A `pg` client class whose `query` goes through the slot's hook. It is the pools' client class,
+ * so every connection (those already open included) is covered. `pg` queues a statement when
+ * `query` is called; the hook calls it at once, so statements keep their order on a connection.
+ * Cursors and other submittables pass through untraced.
+ */
+function hookedClient(slot: HookSlot): typeof pg.Client {
+  return class HookedClient extends pg.Client {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- pg's query has a dozen overloads; this forwards them all
+    override query(...input: any[]): any {
+      const args = input as unknown[];
+      const send = (...a: unknown[]): unknown =>
+        (pg.Client.prototype.query as (...b: unknown[]) => unknown).apply(this, a);
+      const hook = slot.hook;
+      const first = args[0] as { text?: unknown; submit?: unknown } | string | undefined;
+      if (!hook || (typeof first === 'object' && typeof first?.submit === 'function')) return send(...args);
+      const text = typeof first === 'string' ? first : typeof first?.text === 'string' ? first.text : '';
+      const last = args[args.length - 1];
+      if (typeof last !== 'function') return hook(text, () => send(...args) as Promise<unknown>);
+      // Callback style (pg.Pool#query uses it): same statement, the callback gets the outcome.
+      const callback = last as (err: Error | null, result?: unknown) => void;
+      const head = args.slice(0, -1);
+      hook(
+        text,
+        () =>
+          new Promise<unknown>((resolve, reject) => {
+            send(...head, (err: Error | null, result: unknown) => (err ? reject(err) : resolve(result)));
+          }),
+      ).then(
+        (result) => callback(null, result),
+        (err: Error) => callback(err),
+      );
+      return undefined;
+    }
+  };
+}
+
 /** PostgreSQL through `pg` pools, with selects routed to a read replica when one is configured. */
 export class PostgresDatabase implements Database {
   readonly kind = 'postgres' as const;
@@ -29,12 +71,19 @@ export class PostgresDatabase implements Database {
   private readonly primaryPool: pg.Pool;
   private readonly replicaPool?: pg.Pool;
   private readonly migrationsFolder: string;
+  private readonly hooks: HookSlot = {};
   private closed = false;
 
   constructor(options: PostgresDatabaseOptions) {
     this.migrationsFolder = options.migrationsFolder ?? MIGRATIONS_FOLDER;
     const onError = options.onError ?? (() => undefined);
-    this.primaryPool = new pg.Pool({ connectionString: options.url, max: options.poolMax, application_name: 'parley' });
+    const Client = hookedClient(this.hooks);
+    this.primaryPool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolMax,
+      application_name: 'parley',
+      Client,
+    });
     this.primaryPool.on('error', (err) => onError(err, 'primary'));
     const primary = drizzle({ client: this.primaryPool, schema });
     this.primary = primary;
@@ -43,6 +92,7 @@ export class PostgresDatabase implements Database {
         connectionString: options.replicaUrl,
         max: options.poolMax,
         application_name: 'parley-replica',
+        Client,
       });
       this.replicaPool.on('error', (err) => onError(err, 'replica'));
       // withReplicas sends select/$count/query.* to the replica; insert/update/delete/execute/transaction to the primary.
@@ -89,6 +139,10 @@ export class PostgresDatabase implements Database {
       max: pool.options.max ?? 10,
     });
     return [stats(this.primaryPool, 'primary'), ...(this.replicaPool ? [stats(this.replicaPool, 'replica')] : [])];
+  }
+
+  traceQueries(hook: QueryHook): void {
+    this.hooks.hook = hook;
   }
 
   async close(): Promise<void> {

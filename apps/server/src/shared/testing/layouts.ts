@@ -51,6 +51,7 @@ export const splitProcesses: Layout = async (env = {}) => {
     migrate: () => database.migrate(),
     ping: () => database.ping(),
     poolStats: () => database.poolStats(),
+    traceQueries: (hook) => database.traceQueries(hook),
     close: async () => {},
   };
   // One shared cache, as Redis is for a real split deployment.
