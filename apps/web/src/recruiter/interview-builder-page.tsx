@@ -3,7 +3,16 @@ import { useState, type FormEvent } from 'react';
 import { fieldErrors } from '../api/errors.ts';
 import { useStaff } from '../auth/staff-context.tsx';
 import { Link, navigate } from '../router/router.tsx';
-import { AsyncView, ErrorMessage, Field, Loading, PageTitle, StatusBadge, useAction, useAsync } from '../ui/ui.tsx';
+import {
+  AsyncView,
+  EditOrCreate,
+  ErrorMessage,
+  Field,
+  PageTitle,
+  StatusBadge,
+  useAction,
+  useAsync,
+} from '../ui/ui.tsx';
 import { InvitationsPanel } from './invitations-panel.tsx';
 import { POLICY_LABELS } from './interviews-page.tsx';
 import { truncate } from './questions-page.tsx';
@@ -66,22 +75,11 @@ function draftOf(i: TInterview | null): Draft {
 
 export function InterviewBuilderPage({ id }: { id: string | null }) {
   const { api } = useStaff();
-  const interview = useAsync(() => (id ? api.getInterview(id) : Promise.resolve(null)), [id]);
-  if (interview.status !== 'ok') {
-    return (
-      <>
-        <PageTitle title="Interview">Interview</PageTitle>
-        {interview.status === 'loading' ? (
-          <Loading label="the interview" />
-        ) : (
-          <AsyncView value={interview} label="the interview">
-            {() => null}
-          </AsyncView>
-        )}
-      </>
-    );
-  }
-  return <Builder key={id ?? 'new'} interview={interview.data} onSaved={interview.set} />;
+  return (
+    <EditOrCreate id={id} title="Interview" label="the interview" load={(i) => api.getInterview(i)}>
+      {(interview, onSaved) => <Builder key={id ?? 'new'} interview={interview} onSaved={onSaved} />}
+    </EditOrCreate>
+  );
 }
 
 function Builder({ interview, onSaved }: { interview: TInterview | null; onSaved: (i: TInterview) => void }) {

@@ -3,7 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { fieldErrors } from '../api/errors.ts';
 import { useStaff } from '../auth/staff-context.tsx';
 import { Link, navigate } from '../router/router.tsx';
-import { AsyncView, ErrorMessage, Field, Loading, PageTitle, formatDate, useAction, useAsync } from '../ui/ui.tsx';
+import { AsyncView, EditOrCreate, ErrorMessage, Field, PageTitle, formatDate, useAction, useAsync } from '../ui/ui.tsx';
 import { RubricEditor } from './rubric-editor.tsx';
 import { draftFromRubric, emptyRubric, rubricFromDraft, type RubricDraft } from './rubric-form.ts';
 
@@ -38,22 +38,11 @@ function draftOf(q: TQuestion): QuestionDraft {
 
 export function QuestionEditorPage({ id }: { id: string | null }) {
   const { api } = useStaff();
-  const question = useAsync(() => (id ? api.getQuestion(id) : Promise.resolve(null)), [id]);
-  if (question.status !== 'ok') {
-    return (
-      <>
-        <PageTitle title="Question">Question</PageTitle>
-        {question.status === 'loading' ? (
-          <Loading label="the question" />
-        ) : (
-          <AsyncView value={question} label="the question">
-            {() => null}
-          </AsyncView>
-        )}
-      </>
-    );
-  }
-  return <QuestionForm key={id ?? 'new'} question={question.data} onSaved={question.set} />;
+  return (
+    <EditOrCreate id={id} title="Question" label="the question" load={(q) => api.getQuestion(q)}>
+      {(question, onSaved) => <QuestionForm key={id ?? 'new'} question={question} onSaved={onSaved} />}
+    </EditOrCreate>
+  );
 }
 
 function QuestionForm({ question, onSaved }: { question: TQuestion | null; onSaved: (q: TQuestion) => void }) {

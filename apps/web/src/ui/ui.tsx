@@ -43,6 +43,37 @@ export function AsyncView<T>({
   return <>{children(value.data)}</>;
 }
 
+/**
+ * A page that edits a record or creates one: with an `id` it loads the record first (its title and
+ * a loading or error state until then), without one the editor starts empty (`null`).
+ */
+export function EditOrCreate<T>({
+  id,
+  title,
+  label,
+  load,
+  children,
+}: {
+  id: string | null;
+  title: string;
+  label: string;
+  load: (id: string) => Promise<T>;
+  children: (record: T | null, onSaved: (record: T) => void) => ReactNode;
+}): ReactElement {
+  const record = useAsync(() => (id ? load(id) : Promise.resolve(null)), [id]);
+  if (record.status !== 'ok') {
+    return (
+      <>
+        <PageTitle title={title}>{title}</PageTitle>
+        <AsyncView value={record} label={label}>
+          {() => null}
+        </AsyncView>
+      </>
+    );
+  }
+  return <>{children(record.data, record.set)}</>;
+}
+
 export function Loading({ label }: { label: string }) {
   return (
     <p className="loading" role="status" aria-live="polite">
