@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { detectBlinks, type EarSample } from './blink-detector.ts';
+import { earSeries } from '../testing/ear-series.ts';
 import { LiveBlinkCounter } from './live-blink-counter.ts';
 
-/** Open eyes at 0.42 with a small deterministic wobble and V-shaped blinks (≈280 ms) at `blinksAt` (s). */
-function series(fps: number, seconds: number, blinksAt: number[]): EarSample[] {
-  const out: EarSample[] = [];
-  for (let i = 0; i < fps * seconds; i++) {
-    const t = i / fps;
-    let ear = 0.42 + 0.01 * Math.sin(i * 1.7);
-    for (const b of blinksAt) {
-      const dt = t - b;
-      if (dt >= 0 && dt < 0.1) ear = 0.42 - (0.34 * dt) / 0.1;
-      else if (dt >= 0.1 && dt < 0.16) ear = 0.08;
-      else if (dt >= 0.16 && dt < 0.28) ear = 0.08 + (0.34 * (dt - 0.16)) / 0.12;
-    }
-    out.push({ t: Math.round(t * 1000), ear });
-  }
-  return out;
-}
+const series = (fps: number, seconds: number, blinksAt: number[]) => earSeries(fps, seconds, blinksAt);
 
 describe('LiveBlinkCounter', () => {
   const blinksAt = [2.03, 7.51, 13.27, 31.02, 46.66, 52.4, 80.15, 101.9, 118.33];

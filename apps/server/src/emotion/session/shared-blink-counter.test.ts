@@ -1,25 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryCache } from '../../infra/cache/memory-cache.ts';
-import { detectBlinks, type EarSample } from './blink-detector.ts';
+import { detectBlinks } from './blink-detector.ts';
+import { earSeries } from '../testing/ear-series.ts';
 import { LiveBlinkCounter } from './live-blink-counter.ts';
 import { SharedBlinkCounter } from './shared-blink-counter.ts';
 
-/** Open eyes at 0.42 with a small deterministic wobble and V-shaped blinks (≈280 ms) at `blinksAt` (s). */
-function series(fps: number, seconds: number, blinksAt: number[]): EarSample[] {
-  const out: EarSample[] = [];
-  for (let i = 0; i < fps * seconds; i++) {
-    const t = i / fps;
-    let ear = 0.42 + 0.01 * Math.sin(i * 1.7);
-    for (const b of blinksAt) {
-      const dt = t - b;
-      if (dt >= 0 && dt < 0.1) ear = 0.42 - (0.34 * dt) / 0.1;
-      else if (dt >= 0.1 && dt < 0.16) ear = 0.08;
-      else if (dt >= 0.16 && dt < 0.28) ear = 0.08 + (0.34 * (dt - 0.16)) / 0.12;
-    }
-    out.push({ t: 1_750_000_000_000 + Math.round(t * 1000), ear });
-  }
-  return out;
-}
+/** Frame times in epoch milliseconds, as the consumer sees them. */
+const series = (fps: number, seconds: number, blinksAt: number[]) =>
+  earSeries(fps, seconds, blinksAt, 1_750_000_000_000);
 
 /** A deterministic PRNG so a failing case can be replayed. */
 function rng(seed: number): () => number {
