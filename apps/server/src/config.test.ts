@@ -44,9 +44,32 @@ describe('config', () => {
     ['LOG_LEVEL', 'loud'],
     ['STORAGE_MASTER_KEY', 'short'],
     ['S3_FORCE_PATH_STYLE', 'maybe'],
+    ['REDIS_SENTINELS', 'sentinel-without-port'],
   ])('stops boot on a bad %s and names the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
+
+  it('asks Sentinel for the Redis primary when sentinels are listed', () => {
+    const config = loadConfig({
+      REDIS_URL: 'redis://:secret@unused/2',
+      REDIS_SENTINELS: 's1:26379, s2:26380,[::1]:26381',
+      REDIS_SENTINEL_MASTER: 'main',
+    });
+    expect(config.cache).toMatchObject({
+      kind: 'redis',
+      url: 'redis://:secret@unused/2',
+      sentinel: {
+        master: 'main',
+        sentinels: [
+          { host: 's1', port: 26379 },
+          { host: 's2', port: 26380 },
+          { host: '::1', port: 26381 },
+        ],
+      },
+    });
+    expect(loadConfig({ REDIS_URL: 'redis://h:6379' }).cache).not.toHaveProperty('sentinel');
+    expect(() => loadConfig({ REDIS_SENTINELS: 's1:26379' })).toThrow(/REDIS_SENTINELS: requires REDIS_URL/);
   });
 
   it('names the missing S3 credentials', () => {

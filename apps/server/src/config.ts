@@ -12,6 +12,17 @@ const csv = z.string().transform((s) =>
     .map((x) => x.trim())
     .filter(Boolean),
 );
+/** `host:port,host:port` (IPv6 in brackets: `[::1]:26379`). */
+const hostPorts = csv.pipe(
+  z
+    .array(z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be a list of host:port'))
+    .transform((list) =>
+      list.map((item) => {
+        const at = item.lastIndexOf(':');
+        return { host: item.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(item.slice(at + 1)) };
+      }),
+    ),
+);
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const url = (protocols: string[]) =>
   z.string().refine(
@@ -49,6 +60,9 @@ const ZEnv = z.object({
   // cache / pub-sub
   REDIS_URL: url(['redis', 'rediss']).optional(),
   REDIS_KEY_PREFIX: z.string().max(64).default('parley:'),
+  // Redis behind Sentinel: host:port of each sentinel; REDIS_URL then gives only db, user, password, TLS
+  REDIS_SENTINELS: hostPorts.default([]),
+  REDIS_SENTINEL_MASTER: z.string().min(1).max(128).default('parley'),
   // broker
   AMQP_URL: url(['amqp', 'amqps']).optional(),
   // object storage
@@ -111,7 +125,15 @@ export interface Config {
   };
   database:
     { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string; replicaUrl?: string; poolMax: number };
-  cache: { kind: 'memory' } | { kind: 'redis'; url: string; keyPrefix: string };
+  cache:
+    | { kind: 'memory' }
+    | {
+        kind: 'redis';
+        url: string;
+        keyPrefix: string;
+        /** Sentinels to ask for the current primary of `master`; without them `url` is the server. */
+        sentinel?: { sentinels: { host: string; port: number }[]; master: string };
+      };
   broker: { kind: 'memory' } | { kind: 'amqp'; url: string };
   storage:
     | { kind: 'local'; root: string; masterKey?: string }
@@ -189,6 +211,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.DATABASE_REPLICA_URL && !e.DATABASE_URL) {
     throw new ConfigError('Invalid configuration:\n  DATABASE_REPLICA_URL: requires DATABASE_URL');
   }
+  if (e.REDIS_SENTINELS.length && !e.REDIS_URL) {
+    throw new ConfigError(
+      'Invalid configuration:\n  REDIS_SENTINELS: requires REDIS_URL (its database, user and password)',
+    );
+  }
   return {
     server: {
       host: e.HOST,
@@ -204,7 +231,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL, replicaUrl: e.DATABASE_REPLICA_URL, poolMax: e.DATABASE_POOL_MAX }
       : { kind: 'pglite', dataDir: `${e.DATA_DIR}/pg` },
-    cache: e.REDIS_URL ? { kind: 'redis', url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : { kind: 'memory' },
+    cache: e.REDIS_URL
+      ? {
+          kind: 'redis',
+          url: e.REDIS_URL,
+          keyPrefix: e.REDIS_KEY_PREFIX,
+          ...(e.REDIS_SENTINELS.length
+            ? { sentinel: { sentinels: e.REDIS_SENTINELS, master: e.REDIS_SENTINEL_MASTER } }
+            : {}),
+        }
+      : { kind: 'memory' },
     broker: e.AMQP_URL ? { kind: 'amqp', url: e.AMQP_URL } : { kind: 'memory' },
     storage: e.S3_ENDPOINT
       ? {

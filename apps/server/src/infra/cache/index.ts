@@ -20,7 +20,8 @@ export interface CreateCacheOptions {
  */
 export async function createCache(config: Pick<Config, 'cache'>, options: CreateCacheOptions = {}): Promise<Cache> {
   if (config.cache.kind === 'memory') return new MemoryCache({ hub: options.hub, onError: options.onError });
-  const cache = new RedisCache({ url: config.cache.url, keyPrefix: config.cache.keyPrefix, onError: options.onError });
+  const { url, keyPrefix, sentinel } = config.cache;
+  const cache = new RedisCache({ url, keyPrefix, sentinel, onError: options.onError });
   try {
     await cache.ping();
   } catch (err) {

@@ -14,6 +14,11 @@ export interface RedisCacheOptions {
   maxReconnectDelayMs?: number;
   /** Receives connection errors (once per outage) and errors thrown by subscriber callbacks. */
   onError?: (err: unknown) => void;
+  /**
+   * Redis behind Sentinel: the primary of `master` is asked of these sentinels (in order), and
+   * asked again after a failover; `url` then gives only the database, user, password and TLS.
+   */
+  sentinel?: { sentinels: { host: string; port: number }[]; master: string };
 }
 
 // One round trip, atomic: the expiry is set only when INCR created the key (or, defensively, when a
@@ -53,12 +58,27 @@ export class RedisCache implements Cache {
     this.prefix = options.keyPrefix ?? '';
     this.onError = options.onError ?? ((err) => console.error('[cache]', err));
     const maxDelay = options.maxReconnectDelayMs ?? 2_000;
+    const retryStrategy = (times: number) => Math.min(50 * 2 ** times, maxDelay);
+    const sentinel = options.sentinel;
     this.client = new Redis(options.url, {
       connectionName: options.connectionName ?? 'parley',
       maxRetriesPerRequest: options.maxRetriesPerRequest ?? 3,
       connectTimeout: 5_000,
-      retryStrategy: (times) => Math.min(50 * 2 ** times, maxDelay),
+      retryStrategy,
       scripts: { parleyIncrWindow: { lua: INCR_WINDOW_LUA, numberOfKeys: 1 } },
+      // A primary demoted by a failover answers writes with READONLY until the connection moves:
+      // reconnect (asking the sentinels again) and resend the command.
+      reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+      ...(sentinel
+        ? {
+            sentinels: sentinel.sentinels,
+            name: sentinel.master,
+            sentinelRetryStrategy: retryStrategy,
+            // Subscribes to +switch-master on the sentinels, so a failover moves the connection at
+            // once instead of when the old primary next fails a command.
+            failoverDetector: true,
+          }
+        : {}),
     }) as WithIncrWindow;
     this.watch(this.client);
   }

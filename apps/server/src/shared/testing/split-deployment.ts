@@ -40,7 +40,7 @@ export interface SplitDeployment extends Deployment {
   running(role: string): number;
 }
 
-const freePort = () =>
+export const freePort = () =>
   new Promise<number>((resolve) => {
     const srv = net.createServer().listen(0, '127.0.0.1', () => {
       const { port } = srv.address() as net.AddressInfo;
