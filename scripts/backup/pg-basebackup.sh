@@ -8,9 +8,14 @@ source "$(dirname "$0")/lib.sh"
 need pg_basebackup postgresql-client
 : "${REPLICATION_URL:?REPLICATION_URL is required (a role with REPLICATION)}"
 out="$BACKUP_DIR/pg-base/$STAMP"
-mkdir -p "$out"
+[ ! -e "$out" ] || die "$out already exists"
+# Written under .partial and renamed once complete, so an interrupted run never looks like a
+# base backup to restore from.
+rm -rf "$out.partial"
+mkdir -p "$out.partial"
 log "pg_basebackup → $out"
-pg_basebackup --dbname="$REPLICATION_URL" --pgdata="$out" --format=tar --gzip --wal-method=stream \
+pg_basebackup --dbname="$REPLICATION_URL" --pgdata="$out.partial" --format=tar --gzip --wal-method=stream \
   --checkpoint=fast --label="parley-$STAMP" --progress --verbose
+mv "$out.partial" "$out"
 prune "$BACKUP_DIR/pg-base"
 echo "$out"

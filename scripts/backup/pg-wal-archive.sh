@@ -15,6 +15,10 @@ if [ -f "$dir/$name" ]; then
   echo "WAL $name already archived with different content" >&2
   exit 1
 fi
-cp "$src" "$dir/$name.partial"
-sync "$dir/$name.partial" 2>/dev/null || true
-mv "$dir/$name.partial" "$dir/$name"
+# Not "$name.partial": PostgreSQL archives files of that name itself (the last, partial segment
+# of the old timeline when a standby is promoted), and a copy cut short would then block it.
+tmp="$dir/.$name.tmp"
+cp "$src" "$tmp"
+sync "$tmp" 2>/dev/null || true
+mv "$tmp" "$dir/$name"
+sync "$dir" 2>/dev/null || true
