@@ -323,6 +323,7 @@ export function emotionConsumerCases(tier: string, env: () => ConsumerTestEnv): 
         },
         put: (key, bytes, type) => storage.put(key, bytes, type),
         putStream: (key, body, type) => storage.putStream(key, body, type),
+        getRange: (key, pick) => storage.getRange(key, pick),
         exists: (key) => storage.exists(key),
         delete: (key) => storage.delete(key),
         list: (prefix) => storage.list(prefix),

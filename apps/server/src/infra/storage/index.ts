@@ -4,7 +4,7 @@ import { createLocalStorage } from './local-storage.ts';
 import { createS3Storage } from './s3-storage.ts';
 import type { Storage } from './storage.ts';
 
-export type { Storage, StoredObject } from './storage.ts';
+export type { ByteSpan, RangePicker, Storage, StoredObject, StoredRange } from './storage.ts';
 export { assertValidKey, assertValidPrefix, MAX_KEY_LENGTH } from './keys.ts';
 export { Envelope, parseMasterKey } from './envelope.ts';
 export { loadOrCreateKeyFile, loadOrCreateMasterKey } from './master-key.ts';

@@ -30,9 +30,11 @@ describe('LocalStorage (contract)', () => {
   runStorageContract({
     async create() {
       root = await mkdtemp(path.join(tmpdir(), 'parley-contract-'));
-      const storage = await createLocalStorage({ root, masterKey: randomBytes(32) });
+      const masterKey = randomBytes(32);
+      const storage = await createLocalStorage({ root, masterKey });
       return {
         storage,
+        masterKey,
         async tamper(key, mutate) {
           const file = storage.fileOf(key);
           await writeFile(file, mutate(await readFile(file)));
@@ -108,8 +110,11 @@ describe('LocalStorage on disk', () => {
     ).put('k', Buffer.from('before rotation'), 'text/plain');
     const rotated = await createLocalStorage({ root, masterKey: newKey, previousMasterKeys: [oldKey] });
     expect(Buffer.from((await rotated.get('k')).bytes).toString()).toBe('before rotation');
+    const part = await rotated.getRange('k', () => ({ start: 7, end: 14 }));
+    expect(Buffer.concat(await part.body.toArray()).toString()).toBe('rotation');
     const wrongKey = await createLocalStorage({ root, masterKey: newKey });
     await expect(wrongKey.get('k')).rejects.toMatchObject({ code: 'INTEGRITY_CHECK_FAILED' });
+    await expect(wrongKey.getRange('k', () => undefined)).rejects.toMatchObject({ code: 'INTEGRITY_CHECK_FAILED' });
   });
 
   it('reports an unwritable root on ping', async () => {

@@ -1,13 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, constants, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import {
+  access,
+  constants,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  type FileHandle,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../shared/app-error.ts';
-import { Envelope } from './envelope.ts';
+import { Envelope, HEADER_READ_BYTES } from './envelope.ts';
 import { assertValidKey, assertValidPrefix } from './keys.ts';
-import type { Storage, StoredObject } from './storage.ts';
+import { lazyBody, pickSpan } from './ranges.ts';
+import type { RangePicker, Storage, StoredObject, StoredRange } from './storage.ts';
 
 /*
  * Layout under the root: key "a/b/c.webm" is the file "a/b/c.webm~obj". The suffix uses "~",
@@ -103,6 +116,46 @@ export class LocalStorage implements Storage {
     return { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType };
   }
 
+  async getRange(key: string, pick: RangePicker): Promise<StoredRange> {
+    const file = this.fileOf(key);
+    const handle = await open(file, 'r').catch((err: unknown) => {
+      throw isMissing(err) ? new AppError('NOT_FOUND', `No stored object at "${key}"`) : err;
+    });
+    let head: Buffer;
+    let seen: FileIdentity;
+    try {
+      const info = await handle.stat();
+      seen = { dev: info.dev, ino: info.ino, size: info.size };
+      head = await readAt(handle, 0, Math.min(HEADER_READ_BYTES, info.size));
+    } finally {
+      await handle.close();
+    }
+    const object = this.envelope.openHeader(head, seen.size);
+    const span = pickSpan(pick, object.size);
+    // The body reopens the file when it is read, so an unread body holds no descriptor. A write
+    // renames a new file into place: a different inode means the object changed in between.
+    const fetch = async function* (from: number, to: number): AsyncGenerator<Buffer, void, undefined> {
+      const again = await open(file, 'r').catch((err: unknown) => {
+        throw isMissing(err) ? replaced(key) : err;
+      });
+      try {
+        const info = await again.stat();
+        if (info.dev !== seen.dev || info.ino !== seen.ino || info.size !== seen.size) throw replaced(key);
+        for (let at = from; at < to; at += READ_CHUNK_BYTES) {
+          yield await readAt(again, at, Math.min(READ_CHUNK_BYTES, to - at));
+        }
+      } finally {
+        await again.close();
+      }
+    };
+    return {
+      size: object.size,
+      contentType: object.contentType,
+      span,
+      body: lazyBody(span && (() => object.read(span.start, span.end, fetch))),
+    };
+  }
+
   async exists(key: string): Promise<boolean> {
     try {
       return (await stat(this.fileOf(key))).isFile();
@@ -194,6 +247,31 @@ export class LocalStorage implements Storage {
       throw err;
     }
   }
+}
+
+interface FileIdentity {
+  dev: number;
+  ino: number;
+  size: number;
+}
+
+/** Reads of a ranged body: large enough for few system calls, small enough to stream. */
+const READ_CHUNK_BYTES = 256 * 1024;
+
+/** Exactly `length` bytes at `position` (a short read means the file shrank: it was replaced). */
+async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
+    if (bytesRead === 0) throw new AppError('CONFLICT', 'A stored object changed while it was read');
+    done += bytesRead;
+  }
+  return buffer;
+}
+
+function replaced(key: string): AppError {
+  return new AppError('CONFLICT', `The stored object at "${key}" was replaced or deleted while it was read`);
 }
 
 async function syncDir(dir: string): Promise<void> {

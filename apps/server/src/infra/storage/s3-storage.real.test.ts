@@ -10,9 +10,12 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REAL, realService } from '../../shared/testing/real-services.ts';
+import { HEADER_READ_BYTES, SEGMENT_BYTES } from './envelope.ts';
 import { createStorage } from './index.ts';
 import { createS3Storage, S3Storage, type S3StorageOptions } from './s3-storage.ts';
 import { runStorageContract } from './storage.contract.ts';
@@ -52,6 +55,48 @@ async function rawGet(
   };
 }
 
+interface Seen {
+  method: string;
+  range?: string;
+  ifMatch?: string;
+  bytes: number;
+}
+
+/**
+ * A forwarding proxy in front of the S3 server that records each request's method, `Range` and
+ * `If-Match` headers and the body bytes of its answer. The Host header goes through unchanged, so
+ * SigV4 signatures still verify.
+ */
+async function recordingProxy(): Promise<{ endpoint: string; seen: Seen[]; close(): Promise<void> }> {
+  const target = new URL(REAL.s3.endpoint);
+  const seen: Seen[] = [];
+  const server: Server = createServer((req, res) => {
+    const entry: Seen = {
+      method: req.method ?? '',
+      range: req.headers.range,
+      ifMatch: req.headers['if-match'],
+      bytes: 0,
+    };
+    seen.push(entry);
+    const upstream = request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.on('data', (chunk: Buffer) => (entry.bytes += chunk.length));
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 async function dropBucket(bucket: string): Promise<void> {
   const uploads = await raw.send(new ListMultipartUploadsCommand({ Bucket: bucket })).catch(() => undefined);
   for (const u of uploads?.Uploads ?? []) {
@@ -75,9 +120,11 @@ describe('S3Storage with client-side encryption (contract)', () => {
   runStorageContract({
     async create() {
       await realService('S3 (scripts/services/swift-s3.sh)', REAL.s3.endpoint);
-      const storage = await createS3Storage(options(bucket, { masterKey: randomBytes(32) }));
+      const masterKey = randomBytes(32);
+      const storage = await createS3Storage(options(bucket, { masterKey }));
       return {
         storage,
+        masterKey,
         async tamper(key, mutate) {
           const before = await rawGet(bucket, key);
           await raw.send(
@@ -226,6 +273,88 @@ describe('S3Storage specifics', () => {
       await expect(clear.presignGet('k', 0)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
       await expect(clear.presignGet('k', 8 * 24 * 3600)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
       await expect(clear.presignGet('../k', 60)).rejects.toMatchObject({ code: 'INVALID_STORAGE_KEY' });
+    });
+  });
+
+  describe('ranged reads through a recording proxy', () => {
+    let proxy: Awaited<ReturnType<typeof recordingProxy>>;
+    let viaProxy: S3Storage;
+    let clearViaProxy: S3Storage;
+    beforeAll(async () => {
+      proxy = await recordingProxy();
+      viaProxy = await createS3Storage(options(bucket, { endpoint: proxy.endpoint, masterKey }));
+      clearViaProxy = await createS3Storage(options(bucket, { endpoint: proxy.endpoint }));
+    });
+    afterAll(async () => {
+      await viaProxy?.close();
+      await clearViaProxy?.close();
+      await proxy?.close();
+    });
+    const bytesOf = async (body: AsyncIterable<unknown>) => {
+      const parts: Buffer[] = [];
+      for await (const chunk of body) parts.push(Buffer.from(chunk as Uint8Array));
+      return Buffer.concat(parts);
+    };
+
+    it('fetches a sealed range with Range GETs of the header, the final segment and the covering segments only', async () => {
+      const S = SEGMENT_BYTES;
+      const stride = S + 16;
+      const header = 87 + 'video/webm'.length;
+      const bytes = randomBytes(80 * S + 1000); // about 5 MiB, 81 segments
+      await sealed.put('ranged/long.webm', bytes, 'video/webm');
+      proxy.seen.length = 0;
+
+      const start = 40 * S + 100;
+      const end = start + 1024 * 1024 - 1; // 1 MiB inside segments 40…56
+      const got = await viaProxy.getRange('ranged/long.webm', () => ({ start, end }));
+      expect(proxy.seen).toEqual([
+        { method: 'GET', range: `bytes=0-${HEADER_READ_BYTES - 1}`, ifMatch: undefined, bytes: HEADER_READ_BYTES },
+      ]);
+      expect((await bytesOf(got.body)).equals(bytes.subarray(start, end + 1))).toBe(true);
+
+      const etag = (await raw.send(new HeadObjectCommand({ Bucket: bucket, Key: 'ranged/long.webm' }))).ETag;
+      const storedSize = header + bytes.length + 81 * 16;
+      const later = proxy.seen.slice(1).sort((a, b) => (a.range ?? '').localeCompare(b.range ?? ''));
+      expect(later).toEqual([
+        {
+          method: 'GET',
+          range: `bytes=${header + 40 * stride}-${header + 57 * stride - 1}`,
+          ifMatch: etag,
+          bytes: 17 * stride,
+        },
+        {
+          method: 'GET',
+          range: `bytes=${header + 80 * stride}-${storedSize - 1}`,
+          ifMatch: etag,
+          bytes: storedSize - (header + 80 * stride),
+        },
+      ]);
+      // 1 MiB asked: about 1.1 MiB fetched of a 5 MiB object.
+      expect(proxy.seen.reduce((sum, r) => sum + r.bytes, 0)).toBeLessThan(1.2 * 1024 * 1024);
+    });
+
+    it('fetches a plaintext range (no master key) with a HEAD and one Range GET', async () => {
+      const bytes = randomBytes(3 * 1024 * 1024);
+      await clear.put('ranged/clear.webm', bytes, 'video/webm');
+      proxy.seen.length = 0;
+      const got = await clearViaProxy.getRange('ranged/clear.webm', (size) => ({ start: size - 500, end: size - 1 }));
+      expect((await bytesOf(got.body)).equals(bytes.subarray(-500))).toBe(true);
+      expect(proxy.seen.map((r) => [r.method, r.range, r.bytes])).toEqual([
+        ['HEAD', undefined, 0],
+        ['GET', `bytes=${bytes.length - 500}-${bytes.length - 1}`, 500],
+      ]);
+    });
+
+    it('sends no request for the body until it is read', async () => {
+      await sealed.put('ranged/unread.webm', randomBytes(SEGMENT_BYTES * 4), 'video/webm');
+      proxy.seen.length = 0;
+      const got = await viaProxy.getRange('ranged/unread.webm', () => ({
+        start: SEGMENT_BYTES,
+        end: 2 * SEGMENT_BYTES,
+      }));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(proxy.seen.length).toBe(1);
+      got.body.destroy();
     });
   });
 

@@ -13,11 +13,12 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { AppError, isAppError } from '../../shared/app-error.ts';
-import { Envelope, toBuffer } from './envelope.ts';
+import { Envelope, HEADER_READ_BYTES, toBuffer, type FetchStored } from './envelope.ts';
 import { assertValidKey, assertValidPrefix } from './keys.ts';
-import type { Storage, StoredObject } from './storage.ts';
+import { lazyBody, pickSpan } from './ranges.ts';
+import type { RangePicker, Storage, StoredObject, StoredRange } from './storage.ts';
 
 /** S3's smallest part (every part but the last). */
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -220,6 +221,42 @@ export class S3Storage implements Storage {
     return { bytes: raw, contentType: storedType };
   }
 
+  /**
+   * Sealed objects: one `Range` GET for the header (which also tells the stored size), then, when
+   * the body is read, `Range` GETs of the final segment and of the segments holding the range, at
+   * once. Every GET after the first carries `If-Match` with the first one's ETag, so a range is
+   * never cut from a newer object than the header it is decrypted with.
+   */
+  async getRange(key: string, pick: RangePicker): Promise<StoredRange> {
+    assertValidKey(key);
+    if (!this.envelope) return this.getPlainRange(key, pick);
+    let head: Buffer;
+    let storedSize: number;
+    let etag: string | undefined;
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${HEADER_READ_BYTES - 1}` }),
+      );
+      head = Buffer.from(out.Body ? await out.Body.transformToByteArray() : new Uint8Array());
+      storedSize = out.ContentRange ? totalOf(out.ContentRange) : head.length;
+      etag = out.ETag;
+    } catch (err) {
+      // An empty object has no byte 0 to answer; an empty object is no envelope either.
+      if (statusOf(err) === 416) throw new AppError('INTEGRITY_CHECK_FAILED', `"${key}" is empty, not an envelope`);
+      throw mapError(err, key);
+    }
+    const object = this.envelope.openHeader(head, storedSize);
+    const span = pickSpan(pick, object.size);
+    const fetch: FetchStored = (from, to) =>
+      to <= head.length ? once(head.subarray(from, to)) : this.fetchSpan(key, etag, from, to);
+    return {
+      size: object.size,
+      contentType: object.contentType,
+      span,
+      body: lazyBody(span && (() => object.read(span.start, span.end, fetch))),
+    };
+  }
+
   async exists(key: string): Promise<boolean> {
     assertValidKey(key);
     try {
@@ -306,6 +343,71 @@ export class S3Storage implements Storage {
     }
   }
 
+  /** Objects stored in clear (no master key): a HEAD for the size and type, a `Range` GET for the bytes. */
+  private async getPlainRange(key: string, pick: RangePicker): Promise<StoredRange> {
+    let size: number;
+    let contentType: string;
+    let etag: string | undefined;
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (out.Metadata?.[ENVELOPE_META] === '1') {
+        throw new AppError(
+          'INTEGRITY_CHECK_FAILED',
+          `"${key}" is encrypted client-side but no master key is configured`,
+        );
+      }
+      size = out.ContentLength ?? 0;
+      contentType = out.ContentType ?? ENVELOPE_CONTENT_TYPE;
+      etag = out.ETag;
+    } catch (err) {
+      throw mapError(err, key);
+    }
+    const span = pickSpan(pick, size);
+    return {
+      size,
+      contentType,
+      span,
+      body: lazyBody(span && (() => this.fetchSpan(key, etag, span.start, span.end + 1))),
+    };
+  }
+
+  /** Stored bytes [from, to) of the object whose ETag was `etag`, streamed. */
+  private async *fetchSpan(
+    key: string,
+    etag: string | undefined,
+    from: number,
+    to: number,
+  ): AsyncGenerator<Uint8Array, void, undefined> {
+    let body;
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${from}-${to - 1}`, IfMatch: etag }),
+      );
+      if (!out.ContentRange?.startsWith(`bytes ${from}-`)) {
+        if (out.Body instanceof Readable) out.Body.destroy(); // it may be the whole object: do not drain it
+        throw new AppError('UPSTREAM_FAILED', `S3 ignored the byte range asked of "${key}"`);
+      }
+      body = out.Body;
+    } catch (err) {
+      if (statusOf(err) === 412 || (statusOf(err) === 404 && nameOf(err) !== 'NoSuchBucket')) {
+        throw new AppError('CONFLICT', `The stored object at "${key}" was replaced or deleted while it was read`);
+      }
+      throw mapError(err, key);
+    }
+    if (!body) return;
+    if (!(body instanceof Readable)) {
+      yield await body.transformToByteArray();
+      return;
+    }
+    try {
+      for await (const chunk of body as AsyncIterable<Uint8Array>) yield chunk;
+    } catch (err) {
+      throw mapError(err, key);
+    } finally {
+      body.destroy();
+    }
+  }
+
   private async createUpload(key: string, contentType: string): Promise<string> {
     const { UploadId } = await this.client.send(
       new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ...this.typeOf(contentType) }),
@@ -334,6 +436,18 @@ async function* readSource(body: AsyncIterable<unknown>): AsyncGenerator<unknown
   } catch (err) {
     throw new SourceStreamError(err);
   }
+}
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array, void, undefined> {
+  yield bytes;
+}
+
+/** The complete length in a `Content-Range: bytes a-b/total` response header. */
+function totalOf(contentRange: string): number {
+  const total = Number(/\/(\d+)$/.exec(contentRange)?.[1]);
+  if (!Number.isSafeInteger(total))
+    throw new AppError('UPSTREAM_FAILED', `S3 sent an unreadable Content-Range: ${contentRange}`);
+  return total;
 }
 
 function statusOf(err: unknown): number | undefined {

@@ -6,7 +6,9 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/app-error.ts';
+import { SEGMENT_BYTES } from './envelope.ts';
 import type { Storage } from './storage.ts';
+import { sealVersion1 } from './testing.ts';
 
 export interface StorageHarness {
   storage: Storage;
@@ -15,6 +17,8 @@ export interface StorageHarness {
    * implementation stores plaintext and has no integrity check to test.
    */
   tamper?: (key: string, mutate: (raw: Buffer) => Buffer) => Promise<void>;
+  /** The master key objects are sealed with, to plant objects in an older format through `tamper`. */
+  masterKey?: Uint8Array;
   close(): Promise<void>;
 }
 
@@ -42,6 +46,19 @@ function generated(size: number, chunk = 64 * 1024 + 7): { stream: Readable; dig
     })(),
   );
   return { stream, digest: () => hash.copy().digest('hex') };
+}
+
+/** Bytes `start`…`end` through `getRange`, checking what it reports. */
+async function readSpan(storage: Storage, key: string, start: number, end: number): Promise<Buffer> {
+  const got = await storage.getRange(key, () => ({ start, end }));
+  expect(got.span).toEqual({ start, end });
+  return bytesOf(got.body);
+}
+
+async function bytesOf(body: AsyncIterable<unknown>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of body) parts.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(parts);
 }
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
@@ -239,6 +256,109 @@ export function runStorageContract(options: StorageContractOptions): void {
     });
   });
 
+  describe('getRange', () => {
+    const S = SEGMENT_BYTES;
+
+    it('returns exactly the bytes asked of a multi-segment object, with its size and type', async () => {
+      const key = `${fresh()}/long.webm`;
+      const bytes = randomBytes(16 * S + 123);
+      await storage.put(key, bytes, 'video/webm;codecs=vp9');
+      const spans: [number, number][] = [
+        [0, 0],
+        [S - 1, S],
+        [1000, 5 * S + 17],
+        [bytes.length - 1, bytes.length - 1],
+        [0, bytes.length - 1],
+      ];
+      for (const [start, end] of spans) {
+        const got = await readSpan(storage, key, start, end);
+        expect(got.equals(bytes.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
+      }
+      let seen = -1;
+      const tail = await storage.getRange(key, (size) => {
+        seen = size;
+        return { start: size - 1000, end: size - 1 };
+      });
+      expect(seen).toBe(bytes.length);
+      expect(tail).toMatchObject({ size: bytes.length, contentType: 'video/webm;codecs=vp9' });
+      expect((await bytesOf(tail.body)).equals(bytes.subarray(-1000))).toBe(true);
+    });
+
+    it('reads ranges of a streamed upload', async () => {
+      const key = `${fresh()}/streamed.webm`;
+      const bytes = randomBytes(6 * MB + 5);
+      await storage.putStream(key, Readable.from([bytes.subarray(0, 3 * MB), bytes.subarray(3 * MB)]), 'video/webm');
+      for (const start of [0, 1 * MB + 3, 5 * MB]) {
+        const end = Math.min(bytes.length - 1, start + MB - 1);
+        expect((await readSpan(storage, key, start, end)).equals(bytes.subarray(start, end + 1))).toBe(true);
+      }
+    });
+
+    it('tells the size and type alone when nothing is picked, also of an empty object', async () => {
+      const base = fresh();
+      await storage.put(`${base}/empty`, new Uint8Array(), 'text/plain');
+      await storage.put(`${base}/some`, randomBytes(3 * S), 'image/jpeg');
+      for (const [key, size, type] of [
+        [`${base}/empty`, 0, 'text/plain'],
+        [`${base}/some`, 3 * S, 'image/jpeg'],
+      ] as const) {
+        const got = await storage.getRange(key, () => undefined);
+        expect(got).toMatchObject({ size, contentType: type, span: undefined });
+        expect((await bytesOf(got.body)).length).toBe(0);
+      }
+    });
+
+    it('refuses a pick outside the object, a missing key and an invalid key', async () => {
+      const key = `${fresh()}/small`;
+      await storage.put(key, Buffer.from('0123456789'), 'text/plain');
+      for (const span of [
+        { start: 0, end: 10 },
+        { start: 5, end: 4 },
+        { start: -1, end: 2 },
+        { start: 0.5, end: 2 },
+      ]) {
+        await expectCode(
+          storage.getRange(key, () => span),
+          'VALIDATION_FAILED',
+        );
+      }
+      await expectCode(
+        storage.getRange(`${fresh()}/missing`, () => undefined),
+        'NOT_FOUND',
+      );
+      await expectCode(
+        storage.getRange('../x', () => undefined),
+        'INVALID_STORAGE_KEY',
+      );
+    });
+
+    it('never mixes two versions: a body read after the object was replaced or deleted fails with CONFLICT', async () => {
+      const key = `${fresh()}/replaced.webm`;
+      await storage.put(key, randomBytes(4 * S), 'video/webm');
+      const before = await storage.getRange(key, () => ({ start: 2 * S, end: 3 * S }));
+      await storage.put(key, randomBytes(4 * S), 'video/webm');
+      await expectCode(bytesOf(before.body), 'CONFLICT');
+      const beforeDelete = await storage.getRange(key, () => ({ start: 0, end: 99 }));
+      await storage.delete(key);
+      await expectCode(bytesOf(beforeDelete.body), 'CONFLICT');
+    });
+
+    it('lets a reader stop early and drop a body unread', async () => {
+      const key = `${fresh()}/stop.webm`;
+      const bytes = randomBytes(2 * MB);
+      await storage.put(key, bytes, 'video/webm');
+      const unread = await storage.getRange(key, (size) => ({ start: 0, end: size - 1 }));
+      unread.body.destroy();
+      const partial = await storage.getRange(key, (size) => ({ start: 0, end: size - 1 }));
+      for await (const chunk of partial.body) {
+        expect(Buffer.from(chunk as Uint8Array).equals(bytes.subarray(0, (chunk as Uint8Array).length))).toBe(true);
+        break; // leaving the loop destroys the body
+      }
+      expect(partial.body.destroyed).toBe(true);
+      expect((await readSpan(storage, key, 10, 20)).equals(bytes.subarray(10, 21))).toBe(true);
+    });
+  });
+
   describe('keys', () => {
     const bad = [
       '../x',
@@ -296,6 +416,83 @@ export function runStorageContract(options: StorageContractOptions): void {
         await storage.put(key, Buffer.from('the candidate said this. '.repeat(10)), 'text/plain');
         await h.tamper(key, mutate);
         await expectCode(storage.get(key), 'INTEGRITY_CHECK_FAILED');
+        await expectCode(readSpan(storage, key, 0, 9), 'INTEGRITY_CHECK_FAILED');
+      });
+    }
+
+    // Offsets in a sealed object whose content type is "video/webm" (envelope.ts, version 2).
+    const S = SEGMENT_BYTES;
+    const segmentAt = (i: number) => 87 + 'video/webm'.length + i * (S + 16);
+    const ranged: [string, (raw: Buffer) => Buffer, [number, number]][] = [
+      ['a flipped byte in a segment the range covers', (raw) => flip(raw, segmentAt(2) + 5), [S, 3 * S]],
+      ['an object cut at a segment boundary', (raw) => raw.subarray(0, segmentAt(7)), [0, 99]],
+      [
+        'two segments swapped',
+        (raw) =>
+          Buffer.concat([
+            raw.subarray(0, segmentAt(1)),
+            raw.subarray(segmentAt(2), segmentAt(3)),
+            raw.subarray(segmentAt(1), segmentAt(2)),
+            raw.subarray(segmentAt(3)),
+          ]),
+        [S, S + 9],
+      ],
+    ];
+    for (const [what, mutate, [start, end]] of ranged) {
+      const title = `refuses by range ${what} with INTEGRITY_CHECK_FAILED, never returning its bytes`;
+      if (options.noTamperReason) {
+        it.skip(`${title} (skipped: ${options.noTamperReason})`, () => {});
+        continue;
+      }
+      it(title, async () => {
+        const key = `${fresh()}/recording.webm`;
+        const bytes = randomBytes(7 * S + 500);
+        await storage.put(key, bytes, 'video/webm');
+        await h.tamper!(key, mutate);
+        const got = await storage.getRange(key, () => ({ start, end }));
+        const seen: Buffer[] = [];
+        await expectCode(
+          (async () => {
+            for await (const chunk of got.body) seen.push(Buffer.from(chunk as Uint8Array));
+          })(),
+          'INTEGRITY_CHECK_FAILED',
+        );
+        // Bytes yielded before the failure are the true ones, from segments that checked.
+        const before = Buffer.concat(seen);
+        expect(before.equals(bytes.subarray(start, start + before.length))).toBe(true);
+        expect(start + before.length).toBeLessThanOrEqual(2 * S);
+      });
+    }
+
+    const unread = 'reads a range without decrypting the rest: a damaged segment elsewhere does not fail it';
+    if (options.noTamperReason) it.skip(`${unread} (skipped: ${options.noTamperReason})`, () => {});
+    else
+      it(unread, async () => {
+        const key = `${fresh()}/partly-damaged.webm`;
+        const bytes = randomBytes(7 * S + 500);
+        await storage.put(key, bytes, 'video/webm');
+        await h.tamper!(key, (raw) => flip(raw, segmentAt(1) + 5));
+        expect((await readSpan(storage, key, 4 * S, 5 * S)).equals(bytes.subarray(4 * S, 5 * S + 1))).toBe(true);
+        await expectCode(readSpan(storage, key, S, S), 'INTEGRITY_CHECK_FAILED');
+        await expectCode(storage.get(key), 'INTEGRITY_CHECK_FAILED');
+      });
+
+    const legacy = 'reads an object written in envelope version 1, whole and by range';
+    if (options.noTamperReason) {
+      it.skip(`${legacy} (skipped: ${options.noTamperReason})`, () => {});
+    } else {
+      it(legacy, async () => {
+        if (!h.masterKey) throw new Error('harness has no masterKey; pass noTamperReason instead');
+        const key = `${fresh()}/legacy.webm`;
+        const bytes = randomBytes(3 * S + 21);
+        await storage.put(key, Buffer.from('placeholder'), 'text/plain');
+        await h.tamper!(key, () => sealVersion1(h.masterKey!, bytes, 'video/webm'));
+        const whole = await storage.get(key);
+        expect(Buffer.from(whole.bytes).equals(bytes)).toBe(true);
+        expect(whole.contentType).toBe('video/webm');
+        const got = await storage.getRange(key, () => ({ start: S + 1, end: 2 * S + 1 }));
+        expect(got).toMatchObject({ size: bytes.length, contentType: 'video/webm' });
+        expect((await bytesOf(got.body)).equals(bytes.subarray(S + 1, 2 * S + 2))).toBe(true);
       });
     }
   });
