@@ -1,10 +1,10 @@
 import AxeBuilder from '@axe-core/playwright';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rubric } from '../apps/server/src/interviews/testing.ts';
-import { waitForMail } from '../apps/server/src/shared/testing/outbox.ts';
 import { startTestServer, type TestServer } from '../apps/server/src/shared/testing/test-server.ts';
 import { launchChromium } from './support/browser.ts';
+import { expectPlayable, linkFor, recordAnswer, sessionIdOf, waitUntilReviewable } from './support/interview.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const ADMIN = { orgName: 'Access', name: 'Ada Admin', email: 'ada@access.test', password: PASSWORD };
@@ -42,15 +42,28 @@ async function tabTo(page: Page, name: RegExp): Promise<void> {
   throw new Error(`no focusable control named ${name} within 40 tab stops`);
 }
 
+/** Signs in as the admin on the sign-in page and waits for the first page after it. */
+async function signIn(page: Page, server: TestServer): Promise<void> {
+  await page.goto(`${server.url}/sign-in`);
+  await page.getByLabel('E-mail address').fill(ADMIN.email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Password').press('Enter');
+  await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+}
+
 describe('accessibility in a real browser: every main screen passes axe (WCAG 2.1 AA)', () => {
   let server: TestServer;
   let browser: Browser;
+  let admin: string;
   let link: string;
+  /** The candidate, kept on camera from the practice question until the live view has been checked. */
+  let candidateContext: BrowserContext;
+  let candidate: Page;
 
   beforeAll(async () => {
     server = await startTestServer();
     browser = await launchChromium();
-    const admin = (await server.api.call('POST', '/api/auth/sign-up', { body: ADMIN })).body.accessToken as string;
+    admin = (await server.api.call('POST', '/api/auth/sign-up', { body: ADMIN })).body.accessToken as string;
     const ids: string[] = [];
     for (const text of ['Warm up: tell us about your week.', 'Tell us about a hard bug you fixed.']) {
       const q = await server.api.call('POST', '/api/questions', {
@@ -82,20 +95,16 @@ describe('accessibility in a real browser: every main screen passes axe (WCAG 2.
       body: { candidates: [{ name: 'Kim Keyboard', email: 'kim@access.test' }] },
     });
     expect(invited.status).toBe(201);
-    const mail = await waitForMail(
-      () => server.outbox(),
-      (m) => m.includes('kim@access.test') && /#token=/.test(m),
-    );
-    link = `${server.url}/take#token=${/#token=([\w-]+)/.exec(mail)![1]!}`;
+    link = await linkFor(server, 'kim@access.test');
   });
   afterAll(async () => {
     await browser?.close();
     await server?.close();
   });
 
-  it('a candidate on a phone-sized screen gets through the notice by keyboard alone; notice, device check and practice question pass axe without sideways scrolling', async () => {
-    const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
-    const page = await context.newPage();
+  it('a candidate on a phone-sized screen gets through the notice by keyboard alone; notice, device check, practice question and the playback of the practice answer pass axe without sideways scrolling', async () => {
+    candidateContext = await browser.newContext({ viewport: { width: 360, height: 740 } });
+    const page = (candidate = await candidateContext.newPage());
     await page.goto(link);
     await page.getByRole('heading', { name: 'Support engineer' }).waitFor();
     expect(await violations(page)).toEqual([]);
@@ -124,20 +133,58 @@ describe('accessibility in a real browser: every main screen passes axe (WCAG 2.
     await page.getByText('Warm up: tell us about your week.').waitFor();
     expect(await violations(page)).toEqual([]);
     expect(await overflowsSideways(page)).toBe(false);
-    await context.close();
+
+    // The practice answer, recorded, plays back here: labelled, and started from the keyboard.
+    await recordAnswer(page, 3);
+    const playback = page.getByLabel('Your practice recording');
+    await expectPlayable(playback);
+    expect(await violations(page)).toEqual([]);
+    expect(await overflowsSideways(page)).toBe(false);
+    await tabTo(page, /Your practice recording/);
+    await page.keyboard.press('Space');
+    await expect.poll(() => playback.evaluate((v: HTMLVideoElement) => v.paused)).toBe(false);
   });
 
-  it('a recruiter’s screens (sign-in, sessions, question bank and editor, interviews and builder, users, organisation, provider keys, audit log) pass axe', async () => {
+  it('the recruiter’s live view of the candidate on camera passes axe', async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
+    const page = await context.newPage();
+    await signIn(page, server);
+    await page.goto(`${server.url}/sessions/${await sessionIdOf(server, 'kim@access.test')}`);
+    await page.getByRole('heading', { name: 'Live view' }).waitFor();
+    await expect
+      .poll(async () => Number(await page.getByTestId('live-frames').textContent()), { timeout: 60_000 })
+      .toBeGreaterThan(0);
+    expect(await violations(page)).toEqual([]);
+    await context.close();
+
+    // The candidate answers the one scored question and finishes, for the review page.
+    await candidate.getByRole('button', { name: 'Start the interview' }).click();
+    await candidate.getByRole('heading', { name: /Question 2 of/ }).waitFor();
+    await recordAnswer(candidate, 3);
+    await candidate.getByRole('button', { name: 'Finish the interview' }).click();
+    await candidate.getByRole('heading', { name: /Thank you/ }).waitFor();
+    await candidateContext.close();
+  });
+
+  it('a recruiter’s screens (sign-in, a session’s review with its recording player and transcript, sessions, question bank and editor, interviews and builder, users, organisation, provider keys, audit log) pass axe', async () => {
     const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
     const page = await context.newPage();
     await page.goto(`${server.url}/sign-in`);
     await page.getByLabel('E-mail address').waitFor();
     const found: Record<string, string[]> = {};
     found['/sign-in'] = await violations(page);
-    await page.getByLabel('E-mail address').fill(ADMIN.email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByLabel('Password').press('Enter');
-    await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+    await signIn(page, server);
+
+    // The review page once scored and processed: the recording loaded beside its timed transcript.
+    const sessionId = await sessionIdOf(server, 'kim@access.test');
+    await waitUntilReviewable(server, sessionId, admin, 2);
+    await page.goto(`${server.url}/sessions/${sessionId}`);
+    await page.getByTestId('overall-score').waitFor({ timeout: 30_000 });
+    await expectPlayable(page.getByTestId('recording-video').last());
+    await page.getByTestId('transcript-word').first().waitFor();
+    await page.waitForLoadState('networkidle');
+    found['/sessions/:id'] = await violations(page);
+
     const screens: [string, string][] = [
       ['/sessions', 'Sessions'],
       ['/questions', 'Question bank'],

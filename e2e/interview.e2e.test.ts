@@ -1,21 +1,21 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitForMail } from '../apps/server/src/shared/testing/outbox.ts';
 import { startTestServer, type TestServer } from '../apps/server/src/shared/testing/test-server.ts';
 import { launchChromium } from './support/browser.ts';
+import {
+  ARTIFACTS,
+  expectPlayable,
+  linkFor,
+  recordAnswer,
+  sessionIdOf,
+  shot,
+  waitUntilReviewable,
+} from './support/interview.ts';
 
-const ARTIFACTS = path.resolve(import.meta.dirname, 'artifacts');
 const PASSWORD = 'correct horse battery staple';
-
-/** A screenshot of each main screen, for people to look at (e2e/artifacts is not committed). */
-async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
 
 /** The main navigation's link (pages may link to the same place from their content). */
 async function nav(page: Page, name: string): Promise<void> {
@@ -27,16 +27,6 @@ async function passDeviceCheck(c: Page): Promise<void> {
   const ok = c.getByRole('button', { name: 'My camera and microphone work' });
   await expect.poll(() => ok.isEnabled(), { timeout: 30_000 }).toBe(true);
   await ok.click();
-}
-
-/** The link in the newest invitation to `email`, which the in-process worker mails shortly after the request. */
-async function linkFor(server: TestServer, email: string): Promise<string> {
-  const mail = await waitForMail(
-    () => server.outbox(),
-    (m) => m.includes(email) && /#token=/.test(m),
-  );
-  const token = /#token=([\w-]+)/.exec(mail)![1]!;
-  return `${server.url}/take#token=${token}`;
 }
 
 async function count(server: TestServer, table: 'frames' | 'emotion_analysis', sessionId: string): Promise<number> {
@@ -51,15 +41,6 @@ async function statusOf(server: TestServer, sessionId: string): Promise<string |
     sql`select status from interview_sessions where id = ${sessionId}`,
   );
   return result.rows[0]?.status;
-}
-
-async function sessionIdOf(server: TestServer, email: string): Promise<string> {
-  const result = await server.container.database.primary.execute<{ id: string }>(
-    sql`select s.id from interview_sessions s join users u on u.id = s.candidate_id where u.email = ${email}`,
-  );
-  const id = result.rows[0]?.id;
-  if (!id) throw new Error(`no session for ${email}`);
-  return id;
 }
 
 describe('an interview in a real browser, with a real face on the camera and real speech on the microphone', () => {
@@ -168,17 +149,17 @@ describe('an interview in a real browser, with a real face on the camera and rea
       .toBeGreaterThan(3);
     await shot(recruiter, '07-live-view');
 
-    const record = async (seconds: number) => {
-      await c.getByRole('button', { name: 'Start recording' }).click();
-      await c.waitForTimeout(seconds * 1000);
-      await c.getByRole('button', { name: 'Stop and submit recording' }).click();
-      await c.getByText('Your answer was saved').waitFor({ timeout: 30_000 });
-    };
-    await record(3);
+    await recordAnswer(c, 3);
+    // The practice answer plays back from the browser's copy, with its length known and ready at the start.
+    const playback = c.getByLabel('Your practice recording');
+    expect(await playback.getAttribute('data-testid')).toBe('practice-playback');
+    expect(await expectPlayable(playback)).toBeGreaterThan(1);
+    await expect.poll(() => playback.evaluate((v: HTMLVideoElement) => v.currentTime)).toBe(0);
+    await shot(c, '06b-practice-playback');
     await c.getByRole('button', { name: 'Start the interview' }).click();
     await c.getByRole('heading', { name: /Question 2 of/ }).waitFor();
     await shot(c, '08-question');
-    await record(8);
+    await recordAnswer(c, 8);
     await c.getByRole('button', { name: 'Finish the interview' }).click();
     await c.getByRole('heading', { name: /Thank you/ }).waitFor();
     await shot(c, '09-done');
@@ -190,23 +171,8 @@ describe('an interview in a real browser, with a real face on the camera and rea
 
   it('3. the review page shows the transcript, scores with evidence and the timeline chart, and the report downloads', async () => {
     const sessionId = await sessionIdOf(server, 'carl@example.com');
-    await expect
-      .poll(
-        async () =>
-          (await server.api.call('GET', `/api/sessions/${sessionId}`, { token: await staffToken(server) })).body.status,
-        { timeout: 180_000, interval: 1000 },
-      )
-      .toBe('scored');
-    // The worker transcodes each recording to MP4 (seekable, with a duration) and makes a poster.
-    await expect
-      .poll(
-        async () =>
-          (
-            await server.api.call('GET', `/api/sessions/${sessionId}/recordings`, { token: await staffToken(server) })
-          ).body.recordings.map((r: { processing: string | null }) => r.processing),
-        { timeout: 120_000, interval: 1000 },
-      )
-      .toEqual(['ready', 'ready']);
+    // Scored, and the worker has transcoded each recording to MP4 (seekable, with a duration) with a poster.
+    await waitUntilReviewable(server, sessionId, await staffToken(server), 2);
     await recruiter.goto(`${server.url}/sessions/${sessionId}`);
     await recruiter.getByTestId('overall-score').waitFor({ timeout: 30_000 });
     await expect
@@ -223,14 +189,7 @@ describe('an interview in a real browser, with a real face on the camera and rea
       .filter({ has: recruiter.getByTestId('recording-video') })
       .first();
     const video = answer.getByTestId('recording-video');
-    await video.scrollIntoViewIfNeeded();
-    await expect
-      .poll(() => video.evaluate((v: HTMLVideoElement) => v.readyState), { timeout: 30_000 })
-      .toBeGreaterThanOrEqual(1);
-    expect(await video.evaluate((v: HTMLVideoElement) => v.error)).toBeNull();
-    const duration = await video.evaluate((v: HTMLVideoElement) => v.duration);
-    expect(duration).toBeGreaterThan(3);
-    expect(Number.isFinite(duration)).toBe(true);
+    expect(await expectPlayable(video)).toBeGreaterThan(3);
     const words = answer.getByTestId('transcript-word');
     expect(await words.count()).toBeGreaterThan(3);
     // Choosing a word seeks the video to where it was said, and lights that word.
@@ -257,7 +216,7 @@ describe('an interview in a real browser, with a real face on the camera and rea
     execFileSync('pdftoppm', ['-png', '-r', '60', '-f', '1', '-l', '2', saved, path.join(ARTIFACTS, '12-report-pdf')]);
   });
 
-  it('the recruiter releases feedback; the admin sets the organisation policy and adds a provider key', async () => {
+  it('the recruiter releases feedback; the admin sets the organisation policy, adds a provider key and finds the recordings they watched in the audit log', async () => {
     const sessionId = await sessionIdOf(server, 'carl@example.com');
     await recruiter.goto(`${server.url}/sessions/${sessionId}`);
     await recruiter.getByRole('button', { name: 'Release feedback to the candidate' }).click();
@@ -282,6 +241,16 @@ describe('an interview in a real browser, with a real face on the camera and rea
     await recruiter.getByRole('button', { name: /Delete key .*cdef/ }).waitFor();
     expect(await recruiter.content()).not.toContain('sk-e2e-0123456789abcdef');
     await shot(recruiter, '14-provider-keys');
+
+    // Watching the recordings on the review page was audited: who, which answer, of which session.
+    await nav(recruiter, 'Audit log');
+    await recruiter.getByLabel('Action').fill('recording.viewed');
+    await recruiter.getByRole('button', { name: 'Filter' }).click();
+    const rows = recruiter.getByRole('row').filter({ hasText: 'recording.viewed' });
+    await rows.first().waitFor();
+    expect(await rows.first().textContent()).toMatch(/answer [0-9a-f-]{36}.*Ada Admin/);
+    expect(await rows.first().textContent()).toContain(sessionId);
+    await shot(recruiter, '15-audit-log');
   });
 
   it('4. a candidate who declines video analysis completes, and no frame is analysed or stored', async () => {

@@ -23,6 +23,8 @@ interface World {
   otherSessionId: string;
   recruiterId: string;
   pendingInvitationId: string;
+  /** The (accepted) staff invitation of the organisation's recruiter. */
+  staffInvitationId: string;
   /** An answer with a recording, in the other candidate's session. */
   recordedAnswerId: string;
 }
@@ -51,12 +53,14 @@ async function buildWorld(d: Deployment): Promise<World> {
     })
   ).body.accessToken as string;
 
+  const staffInvitations: string[] = [];
   const inviteStaff = async (adminToken: string, email: string) => {
     const res = await d.api.call('POST', '/api/users/invitations', {
       token: adminToken,
       body: { email, name: email.split('@')[0], role: 'recruiter' },
     });
     expect(res.status).toBe(201);
+    staffInvitations.push(res.body.id);
     const token = await tokenFromMail(d, email, /join\?token=([A-Za-z0-9_-]+)/);
     const accepted = await d.api.call('POST', '/api/auth/accept-invitation', { body: { token, password: PASSWORD } });
     expect(accepted.status).toBe(201);
@@ -144,6 +148,7 @@ async function buildWorld(d: Deployment): Promise<World> {
     sessionId: one.sessionId,
     otherSessionId: two.sessionId,
     pendingInvitationId: invited.body.invitations.find((i: { email: string }) => i.email === 'cand3@acme.test').id,
+    staffInvitationId: staffInvitations[0]!,
     recruiterId: users.body.users.find((u: { email: string }) => u.email === 'rita@acme.test').id,
     recordedAnswerId: recorded.body.id,
   };
@@ -191,6 +196,8 @@ const ROWS: Row[] = [
     body: () => ({ email: `new-${Math.random().toString(36).slice(2)}@acme.test`, name: 'New', role: 'recruiter' }),
     allowed: ['admin'],
   },
+  { method: 'GET', url: () => '/api/users/invitations', allowed: ['admin'] },
+  { method: 'POST', url: (w) => `/api/users/invitations/${w.staffInvitationId}/resend`, allowed: ['admin'] },
   { method: 'GET', url: () => '/api/questions', allowed: STAFF, list: true },
   {
     method: 'GET',
@@ -351,5 +358,6 @@ const PLACEHOLDER: World = {
   otherSessionId: ':otherSession',
   recruiterId: ':user',
   pendingInvitationId: ':invitation',
+  staffInvitationId: ':staffInvitation',
   recordedAnswerId: ':answer',
 };

@@ -119,7 +119,8 @@ const commands: Record<string, Command> = {
         config,
         database: container.database,
         cache: container.cache,
-        mail: container.mail,
+        broker: container.broker,
+        logger: container.logger,
       });
       const user = await accounts.service.createAdmin({
         orgName: values.org,

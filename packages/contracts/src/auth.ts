@@ -42,6 +42,30 @@ export const ZInviteStaffBody = z.strictObject({
   role: ZStaffRole.default('recruiter'),
 });
 
+/**
+ * A recruiter's or admin's invitation as admins see it. Inviting and resending only queue the
+ * e-mail (a worker sends it with retries), so `sentAt` is null until it is delivered.
+ */
+export const ZStaffInvitation = z.object({
+  id: z.uuid(),
+  email: z.string(),
+  name: z.string(),
+  role: ZStaffRole,
+  status: z.enum(['pending', 'accepted', 'expired', 'revoked']),
+  expiresAt: z.iso.datetime(),
+  /** When the e-mail with the current link was delivered; null while it is queued. */
+  sentAt: z.iso.datetime().nullable(),
+  /**
+   * When its e-mail last failed for good (address refused, retries used up, or not queued); null
+   * once a resent link is delivered.
+   */
+  deliveryFailedAt: z.iso.datetime().nullable(),
+  /** Why, in a few words; null when `deliveryFailedAt` is. */
+  deliveryFailure: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+});
+export type TStaffInvitation = z.infer<typeof ZStaffInvitation>;
+
 export const ZAcceptInvitationBody = z.strictObject({
   token: z.string().min(1).max(512),
   password: ZPassword,

@@ -245,6 +245,14 @@ export const ZCandidateInvitation = z.object({
   sentAt: ZInstant.nullable(),
   /** When the last reminder was delivered; a reminder asked for is queued and shows here once sent. */
   remindedAt: ZInstant.nullable(),
+  /**
+   * When an e-mail for this invitation last failed for good: the mail server refused the address,
+   * delivery was given up after its retries, or the request could not be queued. Null once an
+   * e-mail of it (a resent link or a reminder) is delivered.
+   */
+  deliveryFailedAt: ZInstant.nullable(),
+  /** Why, in a few words (e.g. the mail server's answer); null when `deliveryFailedAt` is. */
+  deliveryFailure: z.string().nullable(),
   usedAt: ZInstant.nullable(),
   revokedAt: ZInstant.nullable(),
   createdAt: ZInstant,

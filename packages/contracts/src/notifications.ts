@@ -14,13 +14,15 @@ const ZRequestId = z.uuid().optional();
 
 /**
  * An e-mail to send, by ids only: the worker reads names and addresses from the database and mints
- * the invitation link itself (nothing secret travels through the broker).
+ * the invitation link itself (nothing secret travels through the broker). `invitation` and
+ * `reminder` are a candidate's (interviews context), `staff-invitation` a recruiter's or admin's
+ * (accounts context). "Report ready" is not requested: it follows `report.rendered`.
  */
 export const ZEmailRequest = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('invitation'), orgId: z.uuid(), invitationId: z.uuid(), requestId: ZRequestId }),
   z.object({ kind: z.literal('reminder'), orgId: z.uuid(), invitationId: z.uuid(), requestId: ZRequestId }),
+  z.object({ kind: z.literal('staff-invitation'), orgId: z.uuid(), invitationId: z.uuid(), requestId: z.uuid() }),
   z.object({ kind: z.literal('completion-receipt'), orgId: z.uuid(), sessionId: z.uuid() }),
-  z.object({ kind: z.literal('report-ready'), orgId: z.uuid(), sessionId: z.uuid() }),
 ]);
 export type TEmailRequest = z.infer<typeof ZEmailRequest>;
 

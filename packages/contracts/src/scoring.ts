@@ -78,7 +78,10 @@ export const ZAnswerAnalysis = z.object({
 });
 export type TAnswerAnalysis = z.infer<typeof ZAnswerAnalysis>;
 
-/** `interview.scored`: a session has its final score; notification picks it up. Ids only. */
+/**
+ * `interview.scored`: a session has its final score; the report job prints its report, and the
+ * "report ready" e-mail follows the print (`report.rendered`). Ids only.
+ */
 export const ZInterviewScoredEvent = z.object({
   orgId: z.uuid(),
   sessionId: z.uuid(),
@@ -98,6 +101,25 @@ export const ZReportRenderRequestedEvent = z.object({
   sessionId: z.uuid(),
 });
 export type TReportRenderRequestedEvent = z.infer<typeof ZReportRenderRequestedEvent>;
+
+/** Routing key of `ZReportRenderedEvent`; the workers' `notification.email` queue is bound to it. */
+export const REPORT_RENDERED = 'report.rendered';
+
+/**
+ * `report.rendered`: the report job has finished with a session's current report. Published after
+ * every print that stored a PDF (again after a re-print, e.g. after a score override, and on a
+ * redelivery), and once when printing failed on its last attempt. Ids only.
+ */
+export const ZReportRenderedEvent = z.object({
+  orgId: z.uuid(),
+  sessionId: z.uuid(),
+  /**
+   * `ready`: a PDF of the current report is stored. `failed`: it could not be printed; the report
+   * is still readable in the web app, and the PDF is tried again when it is next asked for.
+   */
+  pdf: z.enum(['ready', 'failed']),
+});
+export type TReportRenderedEvent = z.infer<typeof ZReportRenderedEvent>;
 
 /**
  * The `202` body of `GET /api/sessions/:id/report.pdf`: no PDF of the current report is stored

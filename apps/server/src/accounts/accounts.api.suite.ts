@@ -1,15 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deployment, Layout } from '../shared/testing/layouts.ts';
+import { waitForMail } from '../shared/testing/outbox.ts';
 
 const ADMIN = { orgName: 'Acme', name: 'Ada Admin', email: 'ada@acme.test', password: 'correct horse battery' };
+const JOIN_LINK = /\/join\?token=([A-Za-z0-9_-]+)/;
 
-/** The invitation link's token from the newest message to `to` in the outbox. */
-async function linkToken(d: Deployment, to: string): Promise<string> {
-  const mails = (await d.outbox()).filter((m) => m.includes(`To: ${to}`));
-  const unfolded = mails.at(-1) ?? '';
-  const token = /token=([A-Za-z0-9_-]+)/.exec(unfolded)?.[1];
-  if (!token) throw new Error(`no invitation mail to ${to}`);
-  return token;
+/**
+ * The link token of the newest invitation mailed to `to` whose token is not `previous`, waiting
+ * for it: staff invitations are mailed by the workers' e-mail job after the request has answered.
+ */
+async function linkToken(d: Deployment, to: string, previous?: string): Promise<string> {
+  const mail = await waitForMail(
+    () => d.outbox(),
+    (m) => m.includes(`To: ${to}`) && JOIN_LINK.test(m) && JOIN_LINK.exec(m)![1] !== previous,
+  );
+  return JOIN_LINK.exec(mail)![1]!;
 }
 
 export function accountsApiSuite(layouts: [string, Layout][]): void {
@@ -115,6 +120,14 @@ export function accountsApiSuite(layouts: [string, Layout][]): void {
         body: { email: 'rita@acme.test', name: 'Rita Recruiter', role: 'recruiter' },
       });
       expect(invite.status).toBe(201);
+      // Queued, not sent: a worker mails the link after the answer and records when.
+      expect(invite.body).toMatchObject({
+        email: 'rita@acme.test',
+        role: 'recruiter',
+        status: 'pending',
+        sentAt: null,
+        deliveryFailedAt: null,
+      });
       const token = await linkToken(d, 'rita@acme.test');
 
       const accepted = await d.api.call('POST', '/api/auth/accept-invitation', {
@@ -135,6 +148,59 @@ export function accountsApiSuite(layouts: [string, Layout][]): void {
         'ada@acme.test',
         'rita@acme.test',
       ]);
+    });
+
+    it('lists staff invitations with the state of their e-mail; a resend mails a new link and retires the old', async () => {
+      const invite = await d.api.call('POST', '/api/users/invitations', {
+        token: admin.accessToken,
+        body: { email: 'sue@acme.test', name: 'Sue Staff', role: 'recruiter' },
+      });
+      expect(invite.status).toBe(201);
+      const first = await linkToken(d, 'sue@acme.test');
+      const delivered = async () => {
+        const list = await d.api.call('GET', '/api/users/invitations', { token: admin.accessToken });
+        expect(list.status).toBe(200);
+        return list.body.invitations.find((i: { id: string }) => i.id === invite.body.id);
+      };
+      await waitUntil(async () => (await delivered()).sentAt !== null);
+      expect(await delivered()).toMatchObject({ status: 'pending', role: 'recruiter', deliveryFailedAt: null });
+
+      const resent = await d.api.call('POST', `/api/users/invitations/${invite.body.id}/resend`, {
+        token: admin.accessToken,
+      });
+      expect(resent.status).toBe(200);
+      expect(resent.body).toMatchObject({ id: invite.body.id, status: 'pending', sentAt: null });
+      const second = await linkToken(d, 'sue@acme.test', first);
+      const old = await d.api.call('POST', '/api/auth/accept-invitation', {
+        body: { token: first, password: 'another long password' },
+      });
+      expect([old.status, old.body.error.code]).toEqual([404, 'NOT_FOUND']);
+      const accepted = await d.api.call('POST', '/api/auth/accept-invitation', {
+        body: { token: second, password: 'another long password' },
+      });
+      expect(accepted.status).toBe(201);
+      expect((await delivered()).status).toBe('accepted');
+      const again = await d.api.call('POST', `/api/users/invitations/${invite.body.id}/resend`, {
+        token: admin.accessToken,
+      });
+      expect([again.status, again.body.error.code]).toEqual([410, 'INVITATION_USED']);
+      const audit = await d.api.call('GET', '/api/audit?action=user.invitation_resent', { token: admin.accessToken });
+      expect(audit.body.entries.map((e: { targetId: string }) => e.targetId)).toEqual([invite.body.id]);
+    });
+
+    it('documents the staff invitation routes and the state of their e-mail in the OpenAPI document', async () => {
+      // The process serving the API documents it (a gateway only forwards `/api`).
+      const api = d.processes.find((p) => p.role !== 'gateway')!.server.api;
+      const doc = (await api.call('GET', '/openapi.json')).body as {
+        paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      };
+      expect(Object.keys(doc.paths)).toEqual(
+        expect.arrayContaining(['/api/users/invitations', '/api/users/invitations/{id}/resend']),
+      );
+      const listed = JSON.stringify(doc.paths['/api/users/invitations']!.get!.responses['200']);
+      for (const field of ['sentAt', 'deliveryFailedAt', 'deliveryFailure']) expect(listed).toContain(field);
+      const candidates = JSON.stringify(doc.paths['/api/interviews/{id}/invitations']!.get!.responses['200']);
+      expect(candidates).toContain('deliveryFailure');
     });
 
     it('keeps at least one admin, and a role change takes effect at once', async () => {
@@ -173,6 +239,15 @@ export function accountsApiSuite(layouts: [string, Layout][]): void {
       expect([malformed.status, malformed.body.error.code]).toEqual([400, 'MALFORMED_JSON']);
     });
   });
+}
+
+/** Polls `check` until it holds (bounded): the e-mail job records a delivery after the request. */
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 export function failoverSuite(name: string, layout: Layout): void {

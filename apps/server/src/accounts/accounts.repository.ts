@@ -33,6 +33,12 @@ export interface StaffInvitationRecord {
   expiresAt: Date;
   usedAt: Date | null;
   revokedAt: Date | null;
+  /** When the e-mail with the current link was delivered (by the workers); null while queued. */
+  sentAt: Date | null;
+  /** When an e-mail of it last failed for good, and why; cleared when one is delivered. */
+  deliveryFailedAt: Date | null;
+  deliveryFailure: string | null;
+  createdAt: Date;
 }
 
 export interface AuditEntry {
@@ -103,8 +109,29 @@ export interface AccountsRepository {
     role: 'admin' | 'recruiter';
     tokenHash: string;
     expiresAt: Date;
+    createdBy: string;
   }): Promise<StaffInvitationRecord>;
   findStaffInvitation(tokenHash: string): Promise<StaffInvitationRecord | null>;
+  findStaffInvitationById(orgId: string, id: string): Promise<StaffInvitationRecord | null>;
+  /** The organisation's staff invitations, newest first (at most `limit`). */
+  listStaffInvitations(orgId: string, limit: number): Promise<StaffInvitationRecord[]>;
+  /**
+   * A new link and validity for an invitation that is neither used nor revoked, not sent yet
+   * (`sentAt` null until the workers deliver it); null otherwise.
+   */
+  reissueStaffInvitation(
+    orgId: string,
+    id: string,
+    set: { tokenHash: string; expiresAt: Date },
+    at: Date,
+  ): Promise<StaffInvitationRecord | null>;
+  /** Records that the invitation's e-mail failed for good (here: could not be queued), and why. */
+  recordStaffInvitationFailure(
+    orgId: string,
+    id: string,
+    reason: string,
+    at: Date,
+  ): Promise<StaffInvitationRecord | null>;
   /** Marks an invitation used; false when it already was. */
   markStaffInvitationUsed(id: string, at: Date): Promise<boolean>;
 

@@ -9,6 +9,7 @@ import {
   ZRefreshBody,
   ZSignInBody,
   ZSignUpBody,
+  ZStaffInvitation,
   ZTokenPair,
   ZUpdateOrganizationBody,
   ZUser,
@@ -128,13 +129,42 @@ export function registerAccountsRoutes(http: HttpServer, accounts: AccountsServi
     {
       schema: {
         tags,
-        summary: 'Invite a recruiter or admin by e-mail (admin)',
+        summary:
+          'Invite a recruiter or admin by e-mail (admin). The e-mail is queued for a worker: `sentAt` is null until ' +
+          'it is delivered; `deliveryFailedAt` is set when it could not be queued or was refused',
         security: bearer,
         body: ZInviteStaffBody,
-        response: { 201: z.object({ id: z.uuid(), expiresAt: z.iso.datetime() }), ...errors },
+        response: { 201: ZStaffInvitation, ...errors },
       },
     },
     async (req, reply) => reply.status(201).send(await accounts.inviteStaff(actorOf(req), req.body)),
+  );
+  http.get(
+    '/api/users/invitations',
+    {
+      schema: {
+        tags,
+        summary: "The organisation's staff invitations, newest first, with the state of their e-mail (admin)",
+        security: bearer,
+        response: { 200: z.object({ invitations: z.array(ZStaffInvitation) }), ...errors },
+      },
+    },
+    async (req) => ({ invitations: await accounts.listStaffInvitations(actorOf(req)) }),
+  );
+  http.post(
+    '/api/users/invitations/:id/resend',
+    {
+      schema: {
+        tags,
+        summary:
+          'Send a staff invitation again with a new link and validity; the old link stops working. Queued like ' +
+          'an invitation (admin)',
+        security: bearer,
+        params: ZIdParams,
+        response: { 200: ZStaffInvitation, ...errors },
+      },
+    },
+    async (req) => accounts.resendStaffInvitation(actorOf(req), req.params.id),
   );
   http.patch(
     '/api/users/:id/role',

@@ -1,11 +1,25 @@
+import {
+  EMAIL_REQUESTED,
+  emailRequestKey,
+  ZEmailRequest,
+  type TEmailRequest,
+  type TStaffInvitation,
+} from '@parley/contracts';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Broker } from '../infra/broker/broker.ts';
 import type { Cache } from '../infra/cache/cache.ts';
 import type { EmotionPolicy, OrgSettings } from '../infra/db/schema.ts';
-import type { Mailer } from '../infra/mail/mail.ts';
+import type { Logger } from '../infra/log.ts';
 import type { Actor, StaffActor } from '../shared/actor.ts';
 import { requireAdmin, requireAuthenticated } from '../shared/actor.ts';
 import { AppError } from '../shared/app-error.ts';
-import type { AccountsRepository, AuditEntry, AuditRecord, UserRecord } from './accounts.repository.ts';
+import type {
+  AccountsRepository,
+  AuditEntry,
+  AuditRecord,
+  StaffInvitationRecord,
+  UserRecord,
+} from './accounts.repository.ts';
 import type { PasswordHasher } from './password.ts';
 import type { AccessClaims, TokenService } from './token.service.ts';
 
@@ -53,17 +67,40 @@ function policiesOf(settings: OrgSettings): OrganizationPolicies {
 export interface AccountsSettings {
   refreshTtlSeconds: number;
   staffInvitationTtlSeconds: number;
-  publicUrl: string;
   minPasswordLength: number;
 }
 
 const USER_CACHE_TTL = 30 * 60;
+/** Staff invitations an admin is shown, newest first. */
+const STAFF_INVITATIONS_LISTED = 200;
+/** Recorded on an invitation whose e-mail request the broker did not take. */
+export const EMAIL_NOT_QUEUED = 'not queued: the message broker did not take the request; resend it';
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const newSecret = () => randomBytes(32).toString('base64url');
+/**
+ * The hash of a token nobody holds: an invitation row needs one (unique, not null), and it matches
+ * no link until the e-mail job mints the real token and replaces it.
+ */
+const unheldTokenHash = () => sha256(newSecret());
 const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 export function toPublicUser(u: UserRecord): PublicUser {
   return { id: u.id, orgId: u.orgId, email: u.email, name: u.name, role: u.role, createdAt: u.createdAt.toISOString() };
+}
+
+function toStaffInvitation(i: StaffInvitationRecord, now: Date): TStaffInvitation {
+  return {
+    id: i.id,
+    email: i.email,
+    name: i.name,
+    role: i.role,
+    status: i.revokedAt ? 'revoked' : i.usedAt ? 'accepted' : i.expiresAt <= now ? 'expired' : 'pending',
+    expiresAt: i.expiresAt.toISOString(),
+    sentAt: i.sentAt?.toISOString() ?? null,
+    deliveryFailedAt: i.deliveryFailedAt?.toISOString() ?? null,
+    deliveryFailure: i.deliveryFailure,
+    createdAt: i.createdAt.toISOString(),
+  };
 }
 
 /**
@@ -79,7 +116,9 @@ export class AccountsService {
     private readonly tokens: TokenService,
     private readonly hasher: PasswordHasher,
     private readonly cache: Cache,
-    private readonly mailer: Mailer,
+    /** Where staff invitation e-mails are requested from the workers (`notification.email`). */
+    private readonly broker: Pick<Broker, 'publish'>,
+    private readonly logger: Logger,
     private readonly settings: AccountsSettings,
     private readonly now: () => Date = () => new Date(),
   ) {}
@@ -239,31 +278,29 @@ export class AccountsService {
     return toPublicUser(await this.mustFindUser(actor.orgId, actor.userId));
   }
 
-  /** Admins invite recruiters (or admins) by e-mail with a single-use link. */
+  /**
+   * Admins invite recruiters (or admins) by e-mail with a single-use link. The e-mail is never sent
+   * here: the workers' `notification.email` job mints the link, stores only its hash, delivers it
+   * with retries and records `sentAt`. When the broker does not take the request, the invitation
+   * is kept with the failure recorded, and the admin can resend it.
+   */
   async inviteStaff(
     actor: Actor,
     input: { email: string; name: string; role: 'admin' | 'recruiter' },
-  ): Promise<{ id: string; expiresAt: string }> {
+  ): Promise<TStaffInvitation> {
     requireAdmin(actor);
     const email = normaliseEmail(input.email);
     if (await this.repo.findStaffByEmail(email))
       throw new AppError('ALREADY_EXISTS', 'An account with this e-mail exists');
-    const secret = newSecret();
     const expiresAt = new Date(this.now().getTime() + this.settings.staffInvitationTtlSeconds * 1000);
-    const inv = await this.repo.createStaffInvitation({
+    let inv = await this.repo.createStaffInvitation({
       orgId: actor.orgId,
       email,
       name: input.name,
       role: input.role,
-      tokenHash: sha256(secret),
+      tokenHash: unheldTokenHash(),
       expiresAt,
-    });
-    const link = `${this.settings.publicUrl}/join?token=${secret}`;
-    await this.mailer.send({
-      to: email,
-      subject: 'You are invited to Parley',
-      text: `Hello ${input.name},\n\nYou have been invited to join Parley as ${input.role}.\nSet your password here (valid until ${expiresAt.toUTCString()}):\n${link}\n`,
-      html: `<p>Hello ${escapeHtml(input.name)},</p><p>You have been invited to join Parley as ${input.role}.</p><p><a href="${link}">Set your password</a> (valid until ${expiresAt.toUTCString()}).</p>`,
+      createdBy: actor.userId,
     });
     await this.audit({
       orgId: actor.orgId,
@@ -274,7 +311,77 @@ export class AccountsService {
       ip: actor.ip,
       metadata: { role: input.role },
     });
-    return { id: inv.id, expiresAt: expiresAt.toISOString() };
+    try {
+      await this.requestInvitationEmail(inv);
+    } catch (err) {
+      this.logger.warn({ err, invitationId: inv.id }, 'staff invitation e-mail could not be queued');
+      inv = (await this.repo.recordStaffInvitationFailure(actor.orgId, inv.id, EMAIL_NOT_QUEUED, this.now())) ?? inv;
+    }
+    return toStaffInvitation(inv, this.now());
+  }
+
+  /** The organisation's staff invitations, newest first, with the state of their e-mail. */
+  async listStaffInvitations(actor: Actor): Promise<TStaffInvitation[]> {
+    requireAdmin(actor);
+    const now = this.now();
+    return (await this.repo.listStaffInvitations(actor.orgId, STAFF_INVITATIONS_LISTED)).map((i) =>
+      toStaffInvitation(i, now),
+    );
+  }
+
+  /**
+   * A new link with a fresh validity period, queued for e-mail (`sentAt` is null until delivered).
+   * The previous link stops working at once. A recorded delivery failure stays until a resent
+   * e-mail is delivered.
+   */
+  async resendStaffInvitation(actor: Actor, invitationId: string): Promise<TStaffInvitation> {
+    requireAdmin(actor);
+    const existing = await this.repo.findStaffInvitationById(actor.orgId, invitationId);
+    if (!existing) throw new AppError('NOT_FOUND', 'Invitation not found');
+    if (existing.usedAt) throw new AppError('INVITATION_USED', 'This invitation was already used');
+    if (existing.revokedAt) throw new AppError('CONFLICT', 'This invitation was revoked');
+    const now = this.now();
+    const expiresAt = new Date(now.getTime() + this.settings.staffInvitationTtlSeconds * 1000);
+    const inv = await this.repo.reissueStaffInvitation(
+      actor.orgId,
+      invitationId,
+      { tokenHash: unheldTokenHash(), expiresAt },
+      now,
+    );
+    if (!inv) throw new AppError('CONFLICT', 'This invitation can no longer be resent');
+    await this.audit({
+      orgId: actor.orgId,
+      actorId: actor.userId,
+      action: 'user.invitation_resent',
+      targetType: 'invitation',
+      targetId: inv.id,
+      ip: actor.ip,
+      metadata: { role: inv.role },
+    });
+    try {
+      await this.requestInvitationEmail(inv);
+    } catch (err) {
+      // The caller hears it (503); the list says so too, rather than "queued".
+      await this.repo.recordStaffInvitationFailure(actor.orgId, inv.id, EMAIL_NOT_QUEUED, this.now()).catch(() => {});
+      throw err;
+    }
+    return toStaffInvitation(inv, now);
+  }
+
+  /**
+   * Asks the workers for the e-mail, by ids only (the job mints the link). A request id per call
+   * makes each resend an e-mail of its own, while a redelivery of one stays one.
+   */
+  private async requestInvitationEmail(inv: StaffInvitationRecord): Promise<void> {
+    const request: TEmailRequest = {
+      kind: 'staff-invitation',
+      orgId: inv.orgId,
+      invitationId: inv.id,
+      requestId: randomUUID(),
+    };
+    await this.broker.publish(EMAIL_REQUESTED, ZEmailRequest.parse(request), {
+      messageId: `email:${emailRequestKey(request)}`,
+    });
   }
 
   async acceptStaffInvitation(input: {
@@ -487,7 +594,3 @@ export class AccountsService {
 }
 
 export type { StaffActor };
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}

@@ -37,8 +37,14 @@ function toInvitation(row: typeof invitations.$inferSelect): StaffInvitationReco
     expiresAt: row.expiresAt,
     usedAt: row.usedAt,
     revokedAt: row.revokedAt,
+    sentAt: row.sentAt,
+    deliveryFailedAt: row.deliveryFailedAt,
+    deliveryFailure: row.deliveryFailure,
+    createdAt: row.createdAt,
   };
 }
+
+const isStaffInvitation = (r: StaffInvitationRecord | null): r is StaffInvitationRecord => r !== null;
 
 /**
  * Accounts on the relational database. Token lookups and "mark used" go to the primary: a refresh
@@ -213,6 +219,61 @@ export class DrizzleAccountsRepository implements AccountsRepository {
       .from(invitations)
       .where(and(eq(invitations.tokenHash, tokenHash), eq(invitations.kind, 'recruiter')))
       .limit(1);
+    return row ? toInvitation(row) : null;
+  }
+
+  async findStaffInvitationById(orgId: string, id: string): Promise<StaffInvitationRecord | null> {
+    const [row] = await this.primary
+      .select()
+      .from(invitations)
+      .where(and(eq(invitations.orgId, orgId), eq(invitations.id, id), eq(invitations.kind, 'recruiter')));
+    return row ? toInvitation(row) : null;
+  }
+
+  async listStaffInvitations(orgId: string, limit: number): Promise<StaffInvitationRecord[]> {
+    // From the primary: an admin who just invited someone expects to see the row.
+    const rows = await this.primary
+      .select()
+      .from(invitations)
+      .where(and(eq(invitations.orgId, orgId), eq(invitations.kind, 'recruiter')))
+      .orderBy(desc(invitations.createdAt))
+      .limit(limit);
+    return rows.map(toInvitation).filter(isStaffInvitation);
+  }
+
+  async reissueStaffInvitation(
+    orgId: string,
+    id: string,
+    set: { tokenHash: string; expiresAt: Date },
+    at: Date,
+  ): Promise<StaffInvitationRecord | null> {
+    const [row] = await this.primary
+      .update(invitations)
+      .set({ ...set, sentAt: null, updatedAt: at })
+      .where(
+        and(
+          eq(invitations.orgId, orgId),
+          eq(invitations.id, id),
+          eq(invitations.kind, 'recruiter'),
+          isNull(invitations.usedAt),
+          isNull(invitations.revokedAt),
+        ),
+      )
+      .returning();
+    return row ? toInvitation(row) : null;
+  }
+
+  async recordStaffInvitationFailure(
+    orgId: string,
+    id: string,
+    reason: string,
+    at: Date,
+  ): Promise<StaffInvitationRecord | null> {
+    const [row] = await this.primary
+      .update(invitations)
+      .set({ deliveryFailedAt: at, deliveryFailure: reason, updatedAt: at })
+      .where(and(eq(invitations.orgId, orgId), eq(invitations.id, id), eq(invitations.kind, 'recruiter')))
+      .returning();
     return row ? toInvitation(row) : null;
   }
 

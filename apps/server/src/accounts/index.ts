@@ -1,8 +1,9 @@
 import type { Config } from '../config.ts';
 import type { Cache } from '../infra/cache/cache.ts';
+import type { Broker } from '../infra/broker/broker.ts';
 import type { Database } from '../infra/db/database.ts';
 import type { HttpServer } from '../infra/http/http-server.ts';
-import type { Mailer } from '../infra/mail/mail.ts';
+import type { Logger } from '../infra/log.ts';
 import { registerAccountsRoutes } from './accounts.routes.ts';
 import { AccountsService } from './accounts.service.ts';
 import { installAuthentication } from './auth.hook.ts';
@@ -43,7 +44,9 @@ export async function createAccountsModule(deps: {
   config: Pick<Config, 'auth' | 'server'>;
   database: Database;
   cache: Cache;
-  mail: Mailer;
+  /** Staff invitation e-mails are requested on it from the workers' `notification.email` job. */
+  broker: Pick<Broker, 'publish'>;
+  logger: Logger;
 }): Promise<AccountsModule> {
   const { config } = deps;
   const tokens = createTokenService(config, await loadSigningKeys(config));
@@ -52,11 +55,11 @@ export async function createAccountsModule(deps: {
     tokens,
     new PasswordHasher(config.auth.scryptN),
     deps.cache,
-    deps.mail,
+    deps.broker,
+    deps.logger.child({ context: 'accounts' }),
     {
       refreshTtlSeconds: config.auth.refreshTtlSeconds,
       staffInvitationTtlSeconds: 7 * 24 * 3600,
-      publicUrl: config.server.publicUrl,
       minPasswordLength: 12,
     },
   );

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oneProcess, type Deployment } from '../shared/testing/layouts.ts';
+import { waitForMail } from '../shared/testing/outbox.ts';
 
 const PASSWORD = 'correct horse battery';
 
@@ -19,7 +20,11 @@ describe('organisation policies API', () => {
       token: admin,
       body: { email: 'rita@acme.test', name: 'Rita', role: 'recruiter' },
     });
-    const mail = (await d.outbox()).find((m) => m.includes('rita@acme.test')) ?? '';
+    // Mailed by the workers' e-mail job shortly after the request.
+    const mail = await waitForMail(
+      () => d.outbox(),
+      (m) => m.includes('rita@acme.test'),
+    );
     const token = /token=([A-Za-z0-9_-]+)/.exec(mail)?.[1];
     recruiter = (await d.api.call('POST', '/api/auth/accept-invitation', { body: { token, password: PASSWORD } })).body
       .accessToken;

@@ -12,6 +12,7 @@ import { InvitationRepository } from './invitation.repository.ts';
 import { InvitationService, type CandidateAccounts } from './invitation.service.ts';
 import { MediaRepository } from './media.repository.ts';
 import { MediaService, type MediaTokens } from './media.service.ts';
+import { RecordingViews, type AuditLog } from './recording-views.ts';
 import { QuestionBankRepository } from './question-bank.repository.ts';
 import { QuestionBankService } from './question-bank.service.ts';
 import { SessionAnnouncer } from './session-cache.ts';
@@ -21,6 +22,7 @@ import { SessionService } from './session.service.ts';
 export type { Clock } from './clock.ts';
 export type { CandidateAccounts } from './invitation.service.ts';
 export type { MediaTokens } from './media.service.ts';
+export type { AuditLog } from './recording-views.ts';
 export type { InterviewsServices } from './interviews.routes.ts';
 export { QuestionBankService } from './question-bank.service.ts';
 export { InterviewService } from './interview.service.ts';
@@ -45,8 +47,6 @@ export interface InterviewsConfig {
   maxRecordingBytes: number;
   /** How long the media URLs of a recordings list work. */
   mediaUrlTtlSeconds: number;
-  /** Decrypted recordings kept in memory for playback (a `<video>` asks for many ranges). */
-  mediaCacheBytes: number;
 }
 
 export const DEFAULT_INTERVIEWS_CONFIG: InterviewsConfig = {
@@ -55,7 +55,6 @@ export const DEFAULT_INTERVIEWS_CONFIG: InterviewsConfig = {
   uploadGraceSeconds: 120,
   maxRecordingBytes: 200 * 1024 * 1024,
   mediaUrlTtlSeconds: 30 * 60,
-  mediaCacheBytes: 64 * 1024 * 1024,
 };
 
 export interface InterviewsDeps {
@@ -67,7 +66,7 @@ export interface InterviewsDeps {
   cache: Cache;
   logger: Logger;
   /** The accounts context (`AccountsService` fits). */
-  accounts: CandidateAccounts & MediaTokens;
+  accounts: CandidateAccounts & MediaTokens & AuditLog;
   config?: Partial<InterviewsConfig>;
   clock?: Clock;
 }
@@ -107,10 +106,23 @@ export function createInterviewsModule(deps: InterviewsDeps): InterviewsModule {
     ),
     sessions: new SessionService(deps.database, sessionRepo, updates, deps.storage, deps.broker, clock, config),
   };
-  const media = new MediaService(new MediaRepository(deps.database), deps.storage, deps.accounts, clock, config);
+  const mediaRepo = new MediaRepository(deps.database);
+  const media = new MediaService(mediaRepo, deps.storage, deps.accounts, clock, config);
+  // A media URL is accepted up to the token check's clock skew after it expires.
+  const recordingViews = new RecordingViews(
+    deps.cache,
+    deps.accounts,
+    deps.accounts,
+    mediaRepo,
+    config.mediaUrlTtlSeconds + 60,
+  );
   return {
     ...services,
     registerRoutes: (app) =>
-      registerInterviewsRoutes(app, services, { maxRecordingBytes: config.maxRecordingBytes, media }),
+      registerInterviewsRoutes(app, services, {
+        maxRecordingBytes: config.maxRecordingBytes,
+        media,
+        recordingViews,
+      }),
   };
 }

@@ -34,6 +34,7 @@ import type { InvitationService } from './invitation.service.ts';
 import { registerMediaRoutes } from './media.routes.ts';
 import type { MediaService } from './media.service.ts';
 import type { QuestionBankService } from './question-bank.service.ts';
+import type { RecordingViews } from './recording-views.ts';
 import type { SessionService } from './session.service.ts';
 
 const errors = ERROR_RESPONSES;
@@ -50,12 +51,12 @@ export interface InterviewsServices {
 export async function registerInterviewsRoutes(
   app: HttpServer,
   s: InterviewsServices,
-  options: { maxRecordingBytes: number; media: MediaService },
+  options: { maxRecordingBytes: number; media: MediaService; recordingViews: RecordingViews },
 ): Promise<void> {
   registerQuestionRoutes(app, s.questions);
   registerInterviewRoutes(app, s.interviews, s.invitations);
   registerSessionRoutes(app, s.sessions);
-  registerMediaRoutes(app, options.media);
+  registerMediaRoutes(app, options.media, options.recordingViews);
   // Recordings arrive as raw bytes; the parser that hands the stream over is scoped to this route.
   await app.register(async (plugin) => {
     const scope = plugin.withTypeProvider<ZodTypeProvider>();

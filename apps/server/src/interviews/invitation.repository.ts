@@ -92,6 +92,21 @@ export class InvitationRepository {
     return row ?? null;
   }
 
+  /** Records that the invitation's e-mail failed for good (here: could not be queued), and why. */
+  async recordDeliveryFailure(
+    orgId: string,
+    invitationId: string,
+    reason: string,
+    at: Date,
+  ): Promise<InvitationRecord | null> {
+    const [row] = await this.database.primary
+      .update(invitations)
+      .set({ deliveryFailedAt: at, deliveryFailure: reason, updatedAt: at })
+      .where(and(eq(invitations.orgId, orgId), eq(invitations.id, invitationId), eq(invitations.kind, 'candidate')))
+      .returning();
+    return row ?? null;
+  }
+
   async findByTokenHash(tokenHash: string): Promise<InvitationRecord | null> {
     const [row] = await this.database.primary
       .select()

@@ -41,6 +41,8 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
  * until the e-mail job mints the real token and replaces it.
  */
 const unheldTokenHash = () => sha256(randomBytes(32).toString('base64url'));
+/** Recorded on an invitation whose e-mail request the broker did not take. */
+const EMAIL_NOT_QUEUED = 'not queued: the message broker did not take the request; resend it';
 
 /**
  * Candidate invitations. Each creates a candidate account and a session in `invited`, and asks the
@@ -115,11 +117,16 @@ export class InvitationService {
         });
       });
       // After the commit, so the job finds the row. A broker that cannot take the request leaves
-      // this invitation unsent (`sentAt: null`) rather than failing the rest: the recruiter can resend.
-      await this.requestEmail(invitation, 'invitation').catch((err: unknown) => {
+      // this invitation unsent, with the failure recorded, rather than failing the rest: the
+      // recruiter sees it and can resend.
+      let queued: InvitationRecord = invitation;
+      try {
+        await this.requestEmail(invitation, 'invitation');
+      } catch (err) {
         this.logger.warn({ err, invitationId: invitation.id }, 'invitation e-mail could not be queued');
-      });
-      created.push(toInvitation(invitation, now));
+        queued = (await this.notQueued(invitation)) ?? invitation;
+      }
+      created.push(toInvitation(queued, now));
     }
     return created;
   }
@@ -243,8 +250,24 @@ export class InvitationService {
       updated = existing.usedAt || existing.revokedAt ? null : existing;
     }
     if (!updated) throw await this.notPending(actor.orgId, invitationId);
-    await this.requestEmail(updated, kind);
+    try {
+      await this.requestEmail(updated, kind);
+    } catch (err) {
+      // The caller hears it (503); the list says so too, rather than "queued".
+      await this.notQueued(updated);
+      throw err;
+    }
     return toInvitation(updated, now);
+  }
+
+  /** Records on the invitation that its e-mail could not be queued; best effort (the broker is already failing). */
+  private async notQueued(invitation: InvitationRecord): Promise<InvitationRecord | null> {
+    return this.invitations
+      .recordDeliveryFailure(invitation.orgId, invitation.id, EMAIL_NOT_QUEUED, this.clock())
+      .catch((err: unknown) => {
+        this.logger.warn({ err, invitationId: invitation.id }, 'e-mail failure not recorded');
+        return null;
+      });
   }
 
   /**
@@ -302,6 +325,8 @@ function toInvitation(i: InvitationRecord, now: Date): TCandidateInvitation {
     expiresAt: i.expiresAt.toISOString(),
     sentAt: i.sentAt?.toISOString() ?? null,
     remindedAt: i.remindedAt?.toISOString() ?? null,
+    deliveryFailedAt: i.deliveryFailedAt?.toISOString() ?? null,
+    deliveryFailure: i.deliveryFailedAt ? i.deliveryFailure : null,
     usedAt: i.usedAt?.toISOString() ?? null,
     revokedAt: i.revokedAt?.toISOString() ?? null,
     createdAt: i.createdAt.toISOString(),

@@ -230,3 +230,56 @@ describe('candidate invitations', () => {
     await expect(h.module.invitations.list(other, interviewId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
+
+describe('candidate invitations while the message broker is down', () => {
+  let down: Harness;
+  let staff: StaffActor;
+  let interviewId: string;
+
+  beforeAll(async () => {
+    down = await createHarness();
+    ({ recruiter: staff } = await down.org('Acme'));
+    const q = await down.module.questions.create(staff, questionBody());
+    const interview = await down.module.interviews.create(staff, {
+      title: 'Support engineer',
+      description: '',
+      settings: {
+        language: 'en',
+        deadline: null,
+        emotionPolicy: 'off',
+        weights: { answers: 1, emotion: 0, behavioral: 0 },
+      },
+      questions: [{ questionId: q.id, isPractice: false, prepSeconds: 10, retakesAllowed: 0 }],
+    });
+    await down.module.interviews.publish(staff, interview.id);
+    interviewId = interview.id;
+    // Publishing now fails with SERVICE_UNAVAILABLE, as it does when RabbitMQ cannot be reached.
+    await down.broker.close();
+  });
+  afterAll(async () => down?.close());
+
+  it('keeps each invitation and records that its e-mail was not queued, instead of "queued"', async () => {
+    const created = await down.module.invitations.invite(staff, interviewId, {
+      candidates: [
+        { name: 'Ann', email: 'ann@example.test' },
+        { name: 'Bob', email: 'bob@example.test' },
+      ],
+    });
+    expect(created.map((i) => [i.status, i.sentAt, i.deliveryFailure])).toEqual([
+      ['pending', null, expect.stringMatching(/^not queued/)],
+      ['pending', null, expect.stringMatching(/^not queued/)],
+    ]);
+    expect(created[0]!.deliveryFailedAt).toBe(down.clock.now().toISOString());
+    const listed = await down.module.invitations.list(staff, interviewId);
+    expect(listed.map((i) => i.deliveryFailure)).toEqual(created.map((i) => i.deliveryFailure));
+  });
+
+  it('refuses a resend with SERVICE_UNAVAILABLE, and the invitation still says its e-mail was not queued', async () => {
+    const [invitation] = await down.module.invitations.list(staff, interviewId);
+    await expect(down.module.invitations.resend(staff, invitation!.id)).rejects.toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+    });
+    const [after] = (await down.module.invitations.list(staff, interviewId)).filter((i) => i.id === invitation!.id);
+    expect(after).toMatchObject({ sentAt: null, deliveryFailure: expect.stringMatching(/^not queued/) });
+  });
+});

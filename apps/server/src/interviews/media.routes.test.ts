@@ -1,6 +1,7 @@
-import { ZSessionRecordings, type TSessionRecordings } from '@parley/contracts';
+import { ZAuditEntry, ZSessionRecordings, type TSessionRecordings } from '@parley/contracts';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { answerMedia, answers } from '../infra/db/schema.ts';
 import { accountsOf } from '../roles/modules.ts';
 import { waitForMail } from '../shared/testing/outbox.ts';
@@ -12,6 +13,7 @@ const PASSWORD = 'correct horse battery';
 const UPLOAD = new Uint8Array(Array.from({ length: 1000 }, (_, i) => i % 251));
 const MP4 = new Uint8Array(Array.from({ length: 4000 }, (_, i) => (i * 7) % 256));
 const POSTER = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]);
+type TAuditEntry = z.infer<typeof ZAuditEntry>;
 const WORDS = [
   { word: 'we', startMs: 0, endMs: 300, confidence: 0.9 },
   { word: 'rolled', startMs: 300, endMs: 800 },
@@ -214,6 +216,68 @@ describe('recording playback for staff: a list with word timings and media URLs 
     const byBearer = await get(`/api/answers/${answerId}/recording`, { authorization: `Bearer ${recruiter}` });
     expect(byBearer.status).toBe(200);
     expect(await bytesOf(byBearer)).toEqual(MP4);
+  });
+
+  /** The organisation's `recording.viewed` audit rows, newest first. */
+  const viewed = async (token = recruiter): Promise<TAuditEntry[]> => {
+    const res = await server.api.call('GET', '/api/audit?action=recording.viewed&limit=500', { token });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return z.array(ZAuditEntry).parse(res.body.entries);
+  };
+
+  it('audits a viewing once per media URL, naming who opened which answer, however many ranges the video asks for', async () => {
+    const me = (await server.api.call('GET', '/api/me', { token: recruiter })).body.id as string;
+    const before = (await viewed()).length;
+    const [r] = (await list()).recordings;
+    // Handing out URLs is not viewing.
+    expect(await viewed()).toHaveLength(before);
+
+    // A <video> asks for many ranges, some at once, and the poster shares the URL's token.
+    const ranges = ['bytes=0-', 'bytes=100-199', 'bytes=-5', 'bytes=0-0', 'bytes=10-20'];
+    const statuses = await Promise.all(ranges.map(async (range) => (await get(r!.url, { range })).status));
+    expect(statuses).toEqual(ranges.map(() => 206));
+    expect((await get(r!.posterUrl!)).status).toBe(200);
+    const entries = await viewed();
+    expect(entries).toHaveLength(before + 1);
+    expect(entries[0]).toMatchObject({
+      actorId: me,
+      action: 'recording.viewed',
+      targetType: 'answer',
+      targetId: answerId,
+      metadata: { sessionId, position: 0, attempt: 1, via: 'media_url' },
+    });
+
+    // A fresh list gives fresh URLs: opening one is another viewing.
+    const [again] = (await list()).recordings;
+    expect((await get(again!.url, { range: 'bytes=0-0' })).status).toBe(206);
+    expect(await viewed()).toHaveLength(before + 2);
+  });
+
+  it('audits a staff bearer token once per staff member and answer, and a refused request not at all', async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await get(`/api/answers/${answerId}/recording`, {
+        authorization: `Bearer ${recruiter}`,
+        range: 'bytes=0-9',
+      });
+      expect(res.status).toBe(206);
+    }
+    expect((await viewed()).filter((e) => e.metadata.via === 'bearer')).toHaveLength(1);
+
+    const before = (await viewed()).length;
+    const beta = (await viewed(otherOrgRecruiter)).length;
+    const [r] = (await list()).recordings;
+    const token = new URL(r!.url, server.url).searchParams.get('token')!;
+    const refused = [
+      await get(`/api/answers/${answerId}/recording`, { authorization: `Bearer ${candidate}` }),
+      await get(`/api/answers/${answerId}/recording`, { authorization: `Bearer ${otherOrgRecruiter}` }),
+      await get(`/api/answers/${answerId}/recording?token=${encodeURIComponent(token.slice(0, -2))}xx`),
+      await get(`/api/answers/${crypto.randomUUID()}/recording?token=${encodeURIComponent(token)}`),
+    ];
+    expect(refused.map((res) => res.status)).toEqual([403, 404, 401, 401]);
+    // A range outside the file sends nothing of it: not a viewing either.
+    expect((await get(r!.url, { range: 'bytes=999999999-' })).status).toBe(416);
+    expect(await viewed()).toHaveLength(before);
+    expect(await viewed(otherOrgRecruiter)).toHaveLength(beta);
   });
 
   it('keeps media URLs to their answer and apart from access tokens', async () => {

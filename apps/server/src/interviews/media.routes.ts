@@ -1,18 +1,22 @@
 import { ZAnswerMediaParams, ZErrorBody, ZIdParams, ZMediaQuery, ZSessionRecordings } from '@parley/contracts';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { parseByteRange } from '../infra/http/byte-range.ts';
 import type { HttpServer } from '../infra/http/http-server.ts';
 import { BEARER, ERROR_RESPONSES } from '../infra/http/route-schemas.ts';
 import { AppError } from '../shared/app-error.ts';
-import type { MediaObject, MediaService } from './media.service.ts';
+import type { MediaContent, MediaService } from './media.service.ts';
+import type { RecordingViews } from './recording-views.ts';
 
 const tags = ['recordings'];
 /** Either a staff bearer token or the `token` of a media URL. */
 const security = [...BEARER, { mediaToken: [] }];
 
-/** Recording playback for staff: the list with media URLs and word timings, and the media itself. */
-export function registerMediaRoutes(app: HttpServer, media: MediaService): void {
+/**
+ * Recording playback for staff: the list with media URLs and word timings, and the media itself,
+ * whose first byte request per URL is audited (`RecordingViews`).
+ */
+export function registerMediaRoutes(app: HttpServer, media: MediaService, views: RecordingViews): void {
   app.get(
     '/api/sessions/:id/recordings',
     {
@@ -45,7 +49,9 @@ export function registerMediaRoutes(app: HttpServer, media: MediaService): void 
           description:
             'Authorised by a staff bearer token or by the `token` of a URL from the recordings list. Honours ' +
             '`Range: bytes=…` (one range): **206** with `Content-Range`; **416** `RANGE_NOT_SATISFIABLE` with ' +
-            '`Content-Range: bytes */<size>` for a range outside the file.',
+            '`Content-Range: bytes */<size>` for a range outside the file. The first request made with a media URL ' +
+            '(with a bearer token: the first of each staff member per answer in 31 minutes) writes `recording.viewed` ' +
+            'to the audit log; the requests after it write nothing.',
           security,
           params: ZAnswerMediaParams,
           querystring: ZMediaQuery,
@@ -58,28 +64,42 @@ export function registerMediaRoutes(app: HttpServer, media: MediaService): void 
         },
       },
       async (req, reply) => {
-        const object = await media.open(req.actor, req.params.answerId, kind, req.query.token);
-        return sendRange(reply, object, req.headers.range);
+        const content = await media.read(req.actor, req.params.answerId, kind, req.headers.range, req.query.token);
+        // A 416 sends nothing of the recording, so it is not a view.
+        if (content.range.kind !== 'unsatisfiable') {
+          try {
+            await views.record(req.actor, req.params.answerId, req.query.token);
+          } catch (err) {
+            content.body.destroy();
+            throw err;
+          }
+        }
+        return sendRange(req, reply, content);
       },
     );
   }
 }
 
-function sendRange(reply: FastifyReply, object: MediaObject, rangeHeader: string | undefined): FastifyReply {
-  const { bytes, contentType } = object;
-  const size = bytes.length;
+function sendRange(req: FastifyRequest, reply: FastifyReply, content: MediaContent): FastifyReply {
+  const { size, contentType, range } = content;
   // The URL carries a short-lived token: private caches only, and no sniffing of the bytes.
   void reply
     .header('accept-ranges', 'bytes')
     .header('cache-control', 'private, max-age=300')
     .header('x-content-type-options', 'nosniff')
     .header('content-disposition', 'inline');
-  const range = parseByteRange(rangeHeader, size);
   if (range.kind === 'unsatisfiable') {
+    content.body.destroy();
     void reply.header('content-range', `bytes */${size}`);
     throw new AppError('RANGE_NOT_SATISFIABLE', `The recording has ${size} bytes; that range is outside it`, { size });
   }
-  const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // The body is read (fetched and decrypted) as it is sent. Fastify drains the body of a HEAD
+  // request to discard it, so a HEAD gets an empty stream instead.
+  let body = content.body;
+  if (req.method === 'HEAD') {
+    body.destroy();
+    body = Readable.from([]);
+  }
   if (range.kind === 'whole') {
     return reply.status(200).type(contentType).header('content-length', size).send(body);
   }
@@ -88,5 +108,5 @@ function sendRange(reply: FastifyReply, object: MediaObject, rangeHeader: string
     .type(contentType)
     .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
     .header('content-length', range.end - range.start + 1)
-    .send(body.subarray(range.start, range.end + 1));
+    .send(body);
 }

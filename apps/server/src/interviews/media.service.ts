@@ -1,5 +1,7 @@
 import type { TSessionRecordings } from '@parley/contracts';
-import type { Storage } from '../infra/storage/storage.ts';
+import type { Readable } from 'node:stream';
+import { parseByteRange, type ByteRange } from '../infra/http/byte-range.ts';
+import type { ByteSpan, Storage } from '../infra/storage/storage.ts';
 import { requireStaff, type Actor, type StaffActor } from '../shared/actor.ts';
 import { AppError } from '../shared/app-error.ts';
 import type { Clock } from './clock.ts';
@@ -23,28 +25,32 @@ export interface MediaTokens {
 export interface MediaSettings {
   /** How long the URLs of a recordings list work. */
   mediaUrlTtlSeconds: number;
-  /**
-   * Recently opened recordings kept decrypted in memory, in bytes: a `<video>` asks for many
-   * ranges of the same file, and storage hands out whole (authenticated, encrypted) objects.
-   */
-  mediaCacheBytes: number;
 }
 
 export type MediaKind = 'recording' | 'poster';
 
-export interface MediaObject {
-  bytes: Uint8Array;
+/** What to send for one request of a recording or poster. */
+export interface MediaContent {
   contentType: string;
+  /** Bytes in the whole file. */
+  size: number;
+  /** The `Range` header resolved against `size`: the whole file (200), one range (206), or none (416). */
+  range: ByteRange;
+  /**
+   * The bytes of `range` (none when unsatisfiable), fetched and decrypted while they are sent.
+   * Nothing is read before the stream is; destroy it when it will not be sent. It errors with
+   * `INTEGRITY_CHECK_FAILED` before yielding any byte of a tampered part.
+   */
+  body: Readable;
 }
 
-const CACHE_TTL_MS = 60_000;
-
-/** Staff playback of answer recordings: the list with word timings, and the bytes behind its URLs. */
+/**
+ * Staff playback of answer recordings: the list with word timings, and the bytes behind its URLs.
+ * A `<video>` asks for many ranges of the same file; storage reads each from the few encrypted
+ * segments that hold it, so nothing is kept decrypted between requests (and every instance serves
+ * any range at the same cost).
+ */
 export class MediaService {
-  /** Decrypted bytes by storage key; the type is decided per request from the current row. */
-  private readonly cache = new Map<string, { bytes: Uint8Array; at: number }>();
-  private cachedBytes = 0;
-
   constructor(
     private readonly repo: MediaRepository,
     private readonly storage: Storage,
@@ -99,7 +105,30 @@ export class MediaService {
    * The recording (the transcoded MP4 once ready, else the upload as it arrived) or its poster.
    * With a media token the caller is whoever it was issued to; otherwise the bearer's actor.
    */
-  async open(actor: Actor, answerId: string, kind: MediaKind, token?: string): Promise<MediaObject> {
+  async read(
+    actor: Actor,
+    answerId: string,
+    kind: MediaKind,
+    rangeHeader: string | undefined,
+    token?: string,
+  ): Promise<MediaContent> {
+    const file = await this.locate(actor, answerId, kind, token);
+    const stored = await this.storage.getRange(file.key, (size) => spanOf(parseByteRange(rangeHeader, size), size));
+    return {
+      contentType: file.contentType,
+      size: stored.size,
+      range: parseByteRange(rangeHeader, stored.size),
+      body: stored.body,
+    };
+  }
+
+  /** The storage key and served type behind a media URL, once the caller is allowed to see it. */
+  private async locate(
+    actor: Actor,
+    answerId: string,
+    kind: MediaKind,
+    token: string | undefined,
+  ): Promise<{ key: string; contentType: string }> {
     const who = token
       ? await this.tokens.authenticateMedia(
           token,
@@ -113,42 +142,17 @@ export class MediaService {
     if (kind === 'poster') {
       const key = posterKey(row);
       if (!key) throw new AppError('NOT_FOUND', 'This recording has no poster (yet)');
-      return this.load(key, 'image/jpeg');
+      return { key, contentType: 'image/jpeg' };
     }
-    const served = servedFile(row);
-    return this.load(served.key, served.contentType);
+    return servedFile(row);
   }
+}
 
-  private async load(key: string, contentType: string): Promise<MediaObject> {
-    const now = this.clock().getTime();
-    const hit = this.cache.get(key);
-    if (hit && now - hit.at < CACHE_TTL_MS) {
-      this.cache.delete(key);
-      this.cache.set(key, hit);
-      return { bytes: hit.bytes, contentType };
-    }
-    const { bytes } = await this.storage.get(key);
-    this.remember(key, bytes, now);
-    return { bytes, contentType };
-  }
-
-  private remember(key: string, bytes: Uint8Array, now: number): void {
-    const previous = this.cache.get(key);
-    if (previous) {
-      this.cache.delete(key);
-      this.cachedBytes -= previous.bytes.length;
-    }
-    const budget = this.settings.mediaCacheBytes;
-    if (bytes.length > budget / 2) return;
-    // Oldest first: Map order is insertion order, and a hit re-inserts.
-    for (const [k, entry] of this.cache) {
-      if (this.cachedBytes + bytes.length <= budget && now - entry.at < CACHE_TTL_MS) break;
-      this.cache.delete(k);
-      this.cachedBytes -= entry.bytes.length;
-    }
-    this.cache.set(key, { bytes, at: now });
-    this.cachedBytes += bytes.length;
-  }
+/** The bytes a resolved range asks storage for: all of them for a 200, none for a 416. */
+function spanOf(range: ByteRange, size: number): ByteSpan | undefined {
+  if (range.kind === 'partial') return { start: range.start, end: range.end };
+  if (range.kind === 'whole' && size > 0) return { start: 0, end: size - 1 };
+  return undefined;
 }
 
 const resourceOf = (answerId: string) => `answer:${answerId}`;

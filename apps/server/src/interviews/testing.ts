@@ -24,7 +24,13 @@ import { createLocalStorage, type LocalStorage } from '../infra/storage/local-st
 import type { CandidateActor, StaffActor } from '../shared/actor.ts';
 import { AppError } from '../shared/app-error.ts';
 import { startEmailJobs } from '../workers/index.ts';
-import { createInterviewsModule, type CandidateAccounts, type InterviewsModule, type MediaTokens } from './index.ts';
+import {
+  createInterviewsModule,
+  type AuditLog,
+  type CandidateAccounts,
+  type InterviewsModule,
+  type MediaTokens,
+} from './index.ts';
 
 export const T0 = new Date('2026-12-01T09:00:00.000Z');
 
@@ -43,10 +49,11 @@ export class TestClock {
  * The accounts port for tests: candidates are real `users` rows (sessions reference them);
  * tokens are opaque strings that resolve to the candidate actor they were issued for, as the
  * accounts context's authentication hook would do for a JWT. Media tokens likewise resolve to
- * the staff member and the one resource they were issued for.
+ * the staff member and the one resource they were issued for. Audit rows are kept in `audited`.
  */
-export class TestCandidateAccounts implements CandidateAccounts, MediaTokens {
+export class TestCandidateAccounts implements CandidateAccounts, MediaTokens, AuditLog {
   readonly actors = new Map<string, CandidateActor>();
+  readonly audited: Parameters<AuditLog['audit']>[0][] = [];
   private readonly mediaTokens = new Map<string, { actor: StaffActor; resource: string }>();
   constructor(private readonly database: PgliteDatabase) {}
 
@@ -60,6 +67,10 @@ export class TestCandidateAccounts implements CandidateAccounts, MediaTokens {
     const issued = this.mediaTokens.get(token);
     if (!issued || issued.resource !== resource) throw new AppError('TOKEN_INVALID', 'Media token is not valid');
     return issued.actor;
+  }
+
+  async audit(entry: Parameters<AuditLog['audit']>[0]): Promise<void> {
+    this.audited.push(entry);
   }
 
   async createCandidate(input: { orgId: string; email: string; name: string }): Promise<{ id: string }> {

@@ -21,6 +21,7 @@ import { ConfigMap, Namespace, Service } from 'kubernetes-models/v1';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ROLE_NAMES } from '../config.ts';
+import { WORKER_TOPOLOGY } from '../workers/index.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const DEPLOY = path.join(ROOT, 'deploy');
@@ -207,7 +208,17 @@ describe('deploy/k8s', async () => {
     });
     const worker = find('ScaledObject', 'parley-worker')!.spec;
     expect([worker.minReplicaCount, worker.maxReplicaCount]).toEqual([5, 20]);
-    for (const t of worker.triggers) expect(t.metadata.value).toBe('500');
+    // Waiting messages per replica: prints take seconds of Chromium each, one at a time per process.
+    expect(
+      Object.fromEntries(worker.triggers.map((t: any) => [t.metadata.queueName, [t.metadata.mode, t.metadata.value]])),
+    ).toEqual({
+      'video.processing': ['QueueLength', '500'],
+      'notification.email': ['QueueLength', '500'],
+      'report.rendering': ['QueueLength', '10'],
+    });
+    // Every queue a trigger names is one the workers consume.
+    const consumed = new Set(WORKER_TOPOLOGY.queues.map((q) => q.name));
+    for (const t of worker.triggers) expect(consumed, t.metadata.queueName).toContain(t.metadata.queueName);
     for (const so of [emotion, worker]) {
       expect(find('Deployment', so.scaleTargetRef.name)).toBeDefined();
       for (const t of so.triggers) expect(find('TriggerAuthentication', t.authenticationRef.name)).toBeDefined();

@@ -14,7 +14,8 @@ export const accountsOf = (container: Container) =>
       config: container.config,
       database: container.database,
       cache: container.cache,
-      mail: container.mail,
+      broker: container.broker,
+      logger: container.logger,
     }),
   );
 

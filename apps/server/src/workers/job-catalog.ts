@@ -41,7 +41,7 @@ export function jobCatalog(deps: CatalogDeps): JobDefinition<never>[] {
       emotion: deps.emotion,
       clock: deps.clock,
     }) as JobDefinition<never>,
-    ...(deps.reports ? [renderReportJob({ reports: deps.reports }) as JobDefinition<never>] : []),
+    ...(deps.reports ? [renderReportJob({ reports: deps.reports, broker: deps.broker }) as JobDefinition<never>] : []),
     ...emailJobs({ database: deps.database, mail: deps.mail, publicUrl: deps.publicUrl, clock: deps.clock }),
     ...maintenanceJobs({ database: deps.database, broker: deps.broker, retention: deps.retention, clock: deps.clock }),
   ];

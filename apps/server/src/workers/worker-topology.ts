@@ -1,3 +1,4 @@
+import { REPORT_RENDERED } from '@parley/contracts';
 import type { QueueSpec, Topology } from '../infra/broker/broker.ts';
 import { deadLetterQueueName } from '../infra/broker/amqp-broker.ts';
 import { INTERVIEW_EVENTS_TOPOLOGY } from '../infra/broker/topology.ts';
@@ -51,17 +52,27 @@ export const REPORT_QUEUE: QueueSpec = {
 const designEmailQueue = INTERVIEW_EVENTS_TOPOLOGY.queues.find((q) => q.name === 'notification.email');
 if (!designEmailQueue) throw new Error('The design topology has no notification.email queue');
 
-/** The design's e-mail queue, also bound to `interview.completed` for the candidate's receipt. */
+/**
+ * The design's e-mail queue, also bound to `interview.completed` for the candidate's receipt, and
+ * with "report ready" bound to `report.rendered` (the report job's, once the PDF is stored or could
+ * not be printed) instead of `interview.scored`, which comes before the print.
+ */
 export const EMAIL_QUEUE_SPEC: QueueSpec = {
   ...designEmailQueue,
-  bindings: [...new Set([...designEmailQueue.bindings, 'interview.completed'])],
+  bindings: [
+    ...new Set([
+      ...designEmailQueue.bindings.filter((b) => b !== 'interview.scored'),
+      'interview.completed',
+      REPORT_RENDERED,
+    ]),
+  ],
 };
 
 const OWN_QUEUES = [MAINTENANCE_QUEUE, EMOTION_BATCH_QUEUE, REPORT_QUEUE];
 
 /**
  * The design's topology plus the workers' maintenance, batch emotion and report queues, and the
- * e-mail queue's receipt binding. The composition root declares this one, so every process (and
+ * e-mail queue's bindings above. The composition root declares this one, so every process (and
  * RabbitMQ) knows them and their dead-letter queues.
  */
 export const WORKER_TOPOLOGY: Topology = {

@@ -1,12 +1,25 @@
+import type { TStaffInvitation } from '@parley/contracts';
 import { useState, type FormEvent } from 'react';
 import type { TStaffRole } from '../api/api-client.ts';
 import { fieldErrors } from '../api/errors.ts';
 import { useStaff } from '../auth/staff-context.tsx';
-import { AsyncView, Empty, ErrorMessage, Field, PageTitle, formatDate, useAction, useAsync } from '../ui/ui.tsx';
+import {
+  AsyncView,
+  Empty,
+  ErrorMessage,
+  Field,
+  InvitationEmailState,
+  PageTitle,
+  StatusBadge,
+  formatDate,
+  useAction,
+  useAsync,
+} from '../ui/ui.tsx';
 
 export function UsersPage() {
   const { api, user: me } = useStaff();
   const users = useAsync(() => api.listUsers(), []);
+  const invitations = useAsync(() => api.listStaffInvitations(), []);
   const changeRole = useAction(async (id: string, role: TStaffRole) => {
     await api.changeRole(id, role);
     users.reload();
@@ -14,7 +27,19 @@ export function UsersPage() {
   return (
     <>
       <PageTitle title="Users">Users and roles</PageTitle>
-      <InviteStaff />
+      <InviteStaff onInvited={invitations.reload} />
+      <h2>Invitations</h2>
+      <AsyncView value={invitations} label="invitations">
+        {(list) => {
+          // Accepted invitations are people now, listed below.
+          const open = list.filter((i) => i.status !== 'accepted');
+          return open.length === 0 ? (
+            <Empty>No open invitations.</Empty>
+          ) : (
+            <StaffInvitationTable list={open} onChanged={invitations.reload} />
+          );
+        }}
+      </AsyncView>
       <h2>People in your organisation</h2>
       <ErrorMessage error={changeRole.error} />
       <AsyncView value={users} label="users">
@@ -67,7 +92,7 @@ export function UsersPage() {
   );
 }
 
-function InviteStaff() {
+function InviteStaff({ onInvited }: { onInvited: () => void }) {
   const { api } = useStaff();
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
@@ -75,9 +100,15 @@ function InviteStaff() {
   const [sent, setSent] = useState<string | null>(null);
   const submit = useAction(async () => {
     const result = await api.inviteStaff({ name: name.trim(), email: email.trim(), role });
-    setSent(`Invitation sent to ${email.trim()}; the link works until ${formatDate(result.expiresAt)}.`);
+    // The server only queues the e-mail; a worker delivers it shortly after (or records why not).
+    setSent(
+      result.deliveryFailedAt
+        ? `The invitation to ${result.email} is saved, but its e-mail could not be queued; resend it from the list below.`
+        : `Invitation to ${result.email} queued; the e-mail goes out shortly and its link works until ${formatDate(result.expiresAt)}.`,
+    );
     setName('');
     setEmail('');
+    onInvited();
   });
   const errors = fieldErrors(submit.error);
   const onSubmit = (e: FormEvent) => {
@@ -116,5 +147,71 @@ function InviteStaff() {
         {submit.busy ? 'Sending…' : 'Send invitation'}
       </button>
     </form>
+  );
+}
+
+/** Open staff invitations: the state of each one's e-mail, and a new link on request. */
+function StaffInvitationTable({ list, onChanged }: { list: TStaffInvitation[]; onChanged: () => void }) {
+  const { api } = useStaff();
+  const [message, setMessage] = useState<string | null>(null);
+  const resend = useAction(async (id: string) => {
+    const updated = await api.resendStaffInvitation(id);
+    setMessage(`A new link for ${updated.name} is queued; the old one no longer works.`);
+    onChanged();
+  });
+  return (
+    <>
+      <ErrorMessage error={resend.error} />
+      {message && (
+        <p className="success" role="status">
+          {message}
+        </p>
+      )}
+      <div className="table-wrap">
+        <table>
+          <caption className="sr-only">Staff invitations</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Role</th>
+              <th scope="col">Status</th>
+              <th scope="col">Sent</th>
+              <th scope="col">Expires</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((i) => (
+              <tr key={i.id}>
+                <td>
+                  {i.name}
+                  <div className="muted">{i.email}</div>
+                </td>
+                <td>{i.role}</td>
+                <td>
+                  <StatusBadge status={i.status} />
+                  <InvitationEmailState invitation={i} />
+                </td>
+                <td>{formatDate(i.sentAt)}</td>
+                <td>{formatDate(i.expiresAt)}</td>
+                <td>
+                  {(i.status === 'pending' || i.status === 'expired') && (
+                    <button
+                      type="button"
+                      className="link"
+                      disabled={resend.busy}
+                      onClick={() => resend.run(i.id)}
+                      aria-label={`Resend the invitation of ${i.name}`}
+                    >
+                      Resend
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
   );
 }

@@ -16,6 +16,7 @@ import {
   ZSessionReport,
   ZSessionSummary,
   ZSessionView,
+  ZStaffInvitation,
   ZTokenPair,
   ZUser,
   type TAddLlmKeyBody,
@@ -36,6 +37,7 @@ import {
   type TSessionStatus,
   type TSessionSummary,
   type TSessionView,
+  type TStaffInvitation,
   type TTokenPair,
   type TUpdateInterviewBody,
   type TUpdateOrganizationBody,
@@ -68,14 +70,6 @@ export function listOf<T>(key: string, item: Parser<T>): Parser<T[]> {
 }
 
 const ZNothing: Parser<undefined> = { parse: () => undefined };
-const ZCreatedInvitation: Parser<{ id: string; expiresAt: string }> = {
-  parse(data) {
-    if (isRecord(data) && typeof data.id === 'string' && typeof data.expiresAt === 'string') {
-      return { id: data.id, expiresAt: data.expiresAt };
-    }
-    throw new Error('expected { id, expiresAt }');
-  },
-};
 
 export interface UploadRequest {
   url: string;
@@ -259,8 +253,17 @@ export class ApiClient {
     return this.request('GET', '/api/users', { parser: listOf('users', ZUser) });
   }
 
-  inviteStaff(body: { email: string; name: string; role: TStaffRole }): Promise<{ id: string; expiresAt: string }> {
-    return this.request('POST', '/api/users/invitations', { parser: ZCreatedInvitation, body });
+  /** Creates the invitation and queues its e-mail (`sentAt` stays null until a worker delivers it). */
+  inviteStaff(body: { email: string; name: string; role: TStaffRole }): Promise<TStaffInvitation> {
+    return this.request('POST', '/api/users/invitations', { parser: ZStaffInvitation, body });
+  }
+
+  listStaffInvitations(): Promise<TStaffInvitation[]> {
+    return this.request('GET', '/api/users/invitations', { parser: listOf('invitations', ZStaffInvitation) });
+  }
+
+  resendStaffInvitation(id: string): Promise<TStaffInvitation> {
+    return this.request('POST', `/api/users/invitations/${enc(id)}/resend`, { parser: ZStaffInvitation });
   }
 
   changeRole(userId: string, role: TStaffRole): Promise<TUser> {

@@ -175,3 +175,19 @@ export class AnswerRecorder {
     return this.done;
   }
 }
+
+/**
+ * MediaRecorder writes WebM without a duration, so Chromium reports `Infinity` (and its controls
+ * cannot seek) until it has read to the end: seek far past the end once, and back to the start as
+ * soon as the real duration is known.
+ */
+export function revealDuration(media: HTMLMediaElement): void {
+  if (Number.isFinite(media.duration)) return;
+  const back = () => {
+    if (!Number.isFinite(media.duration)) return;
+    media.removeEventListener('durationchange', back);
+    media.currentTime = 0;
+  };
+  media.addEventListener('durationchange', back);
+  media.currentTime = Number.MAX_SAFE_INTEGER;
+}

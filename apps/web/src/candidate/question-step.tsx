@@ -6,6 +6,7 @@ import type { RealtimeClient } from '../realtime/realtime-client.ts';
 import { faceStatus, useFrameFeedback } from './frame-feedback.ts';
 import { ErrorMessage, PageTitle, useAction } from '../ui/ui.tsx';
 import { AnswerRecorder } from './media.ts';
+import { PracticePlayback } from './practice-playback.tsx';
 import { formatClock, questionActions, remainingMs, spokenDuration, type TCurrentQuestion } from './take-flow.ts';
 
 interface UploadState {
@@ -39,6 +40,8 @@ export function QuestionStep({
   const canRecord = view.consents.recording && stream !== null && AnswerRecorder.supported(stream);
   const [recorder, setRecorder] = useState<AnswerRecorder | null>(null);
   const [upload, setUpload] = useState<UploadState | null>(null);
+  /** This attempt's practice recording, kept to be played back here. */
+  const [practiceTake, setPracticeTake] = useState<Blob | null>(null);
   const [text, setText] = useState('');
   const [textError, setTextError] = useState<string | null>(null);
   const { feedback, connection } = useFrameFeedback(realtime, view.id);
@@ -55,6 +58,7 @@ export function QuestionStep({
     setText('');
     setTextError(null);
     setUpload(null);
+    setPracticeTake(null);
   }, [attemptKey]);
 
   useEffect(() => {
@@ -127,6 +131,7 @@ export function QuestionStep({
     if (!active) return;
     setRecorder(null);
     const blob = await active.stop();
+    if (current.isPractice) setPracticeTake(blob);
     setAnnouncement('Recording stopped, uploading');
     await sendRecording(blob);
   }
@@ -271,6 +276,7 @@ export function QuestionStep({
                       className="secondary"
                       onClick={() => {
                         setUpload(null);
+                        setPracticeTake(null);
                         void refresh();
                       }}
                     >
@@ -294,6 +300,7 @@ export function QuestionStep({
               {current.hasRecording || current.hasText ? '' : ' and no answer was saved'}.
             </p>
           )}
+          {practiceTake && !upload && <PracticePlayback recording={practiceTake} />}
           <ErrorMessage error={actionError} />
           {(actions.canRetake || actions.canNext || actions.canComplete) && (
             <div className="actions">

@@ -3,7 +3,17 @@ import { useState, type FormEvent } from 'react';
 import { fieldErrors } from '../api/errors.ts';
 import { useStaff } from '../auth/staff-context.tsx';
 import { Link } from '../router/router.tsx';
-import { AsyncView, Empty, ErrorMessage, Field, StatusBadge, formatDate, useAction, useAsync } from '../ui/ui.tsx';
+import {
+  AsyncView,
+  Empty,
+  ErrorMessage,
+  Field,
+  InvitationEmailState,
+  StatusBadge,
+  formatDate,
+  useAction,
+  useAsync,
+} from '../ui/ui.tsx';
 import { chunk, parseCandidatesCsv, type CandidateRow } from './candidates-csv.ts';
 
 /** Invite candidates one by one or from a CSV file, and manage the invitations (their e-mails are queued, then sent by a worker). */
@@ -191,9 +201,7 @@ function InvitationTable({
                 </td>
                 <td>
                   <StatusBadge status={i.status} />
-                  {i.sentAt === null && i.status === 'pending' && (
-                    <div className="muted">E-mail queued, not delivered yet</div>
-                  )}
+                  <InvitationEmailState invitation={i} />
                 </td>
                 <td>{formatDate(i.sentAt)}</td>
                 <td>{formatDate(i.expiresAt)}</td>

@@ -439,7 +439,7 @@ function CriterionReport({
           type="button"
           className="link"
           onClick={() => setEditing(true)}
-          aria-label={`Override the score for ${c.name}`}
+          aria-label={`Override score for ${c.name}`}
         >
           Override score
         </button>

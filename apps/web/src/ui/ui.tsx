@@ -74,6 +74,25 @@ export function EditOrCreate<T>({
   return <>{children(record.data, record.set)}</>;
 }
 
+/**
+ * Where an invitation's e-mail stands, under its status: failed (until an e-mail of it is
+ * delivered: a resent link, a reminder), or queued and not delivered yet.
+ */
+export function InvitationEmailState({
+  invitation: i,
+}: {
+  invitation: {
+    status: string;
+    sentAt: string | null;
+    deliveryFailedAt: string | null;
+    deliveryFailure: string | null;
+  };
+}) {
+  if (i.deliveryFailedAt) return <div className="delivery-failed">E-mail failed: {i.deliveryFailure}</div>;
+  if (i.sentAt === null && i.status === 'pending') return <div className="muted">E-mail queued, not delivered yet</div>;
+  return null;
+}
+
 export function Loading({ label }: { label: string }) {
   return (
     <p className="loading" role="status" aria-live="polite">

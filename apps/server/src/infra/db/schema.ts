@@ -456,6 +456,10 @@ export const invitations = pgTable(
     revokedAt: tz('revoked_at'),
     sentAt: tz('sent_at'),
     remindedAt: tz('reminded_at'),
+    /** When an e-mail of this invitation last failed for good; cleared when one is delivered. */
+    deliveryFailedAt: tz('delivery_failed_at'),
+    /** Why it failed, in a few words (the mail server's answer, or "not queued"). */
+    deliveryFailure: text('delivery_failure'),
     sessionId: uuid('session_id').references(() => interviewSessions.id, { onDelete: 'set null' }),
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),

@@ -65,7 +65,7 @@ beforeAll(async () => {
   runner = await runJobs({
     broker: h.broker,
     logger: createLogger({ level: 'silent' }),
-    jobs: [renderReportJob({ reports: t.scoring.reports }) as JobDefinition<never>],
+    jobs: [renderReportJob({ reports: t.scoring.reports, broker: h.broker }) as JobDefinition<never>],
   });
   dir = await mkdtemp(path.join(tmpdir(), 'parley-pdf-'));
   const { recruiter } = await h.org('Acme');

@@ -3,15 +3,16 @@
  * `notification-email.test.ts` on the embedded ones, `notification-email.real.test.ts` on
  * RabbitMQ, PostgreSQL and S3. Mail goes to a real SMTP server in the test process.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { EMAIL_REQUESTED, REPORT_RENDERED, type TEmailRequest, type TReportRenderedEvent } from '@parley/contracts';
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Broker } from '../../infra/broker/broker.ts';
 import type { Database } from '../../infra/db/database.ts';
-import { invitations, scores } from '../../infra/db/schema.ts';
+import { invitations, scores, users } from '../../infra/db/schema.ts';
 import { SmtpMailer } from '../../infra/mail/smtp-mail.ts';
 import type { Storage } from '../../infra/storage/storage.ts';
-import { startWorkers } from '../index.ts';
+import { dispatchJob, startWorkers, type ReportPrinter } from '../index.ts';
 import {
   createCandidateSession,
   createInterview,
@@ -21,7 +22,8 @@ import {
   silentLogger,
 } from '../testing/worker-fixtures.ts';
 import { recipientsOf as to, startSmtpPeer, type SmtpPeer } from '../testing/smtp-peer.ts';
-import { requestEmail } from './notification-email.job.ts';
+import { retryPolicyOf } from '../worker-topology.ts';
+import { EMAIL_QUEUE, emailJobs, requestEmail } from './notification-email.job.ts';
 
 /** Where the workers run: a migrated database, storage, and a broker declared with `WORKER_TOPOLOGY`. */
 export interface EmailSuiteWorld {
@@ -44,16 +46,12 @@ export function notificationEmailSuite(name: string, setup: () => Promise<EmailS
     let workers: { stop(): Promise<void> } | undefined;
     const now = new Date();
 
-    beforeEach(async () => {
-      env = await setup();
-      f = env;
-      broker = env.publisher;
-      peer = await startSmtpPeer();
-      mailer = new SmtpMailer({ url: peer.url, from: 'Parley <no-reply@parley.test>' });
-      workers = await startWorkers(
+    /** The workers, with the report job when a printer is given (the scoring context's otherwise). */
+    const start = (reports: ReportPrinter | null) =>
+      startWorkers(
         {
           config: { server: { publicUrl: 'https://parley.test/' } as never },
-          reports: null,
+          reports,
           database: env.database,
           storage: env.storage,
           broker: env.broker,
@@ -62,6 +60,14 @@ export function notificationEmailSuite(name: string, setup: () => Promise<EmailS
         },
         { maintenanceIntervalMs: null },
       );
+
+    beforeEach(async () => {
+      env = await setup();
+      f = env;
+      broker = env.publisher;
+      peer = await startSmtpPeer();
+      mailer = new SmtpMailer({ url: peer.url, from: 'Parley <no-reply@parley.test>' });
+      workers = await start(null);
     });
 
     afterEach(async () => {
@@ -82,6 +88,29 @@ export function notificationEmailSuite(name: string, setup: () => Promise<EmailS
       const { interviewId } = await createInterview(f.database, org.orgId, org.recruiterId, 'Backend <Engineer>');
       return { ...org, interviewId };
     }
+
+    const invitationRow = async (id: string) =>
+      (await f.database.primary.select().from(invitations).where(eq(invitations.id, id)))[0]!;
+
+    /** A scored session with a final score of 3.6 / 5, as the scoring context leaves it. */
+    async function scoredSession(w: Awaited<ReturnType<typeof world>>) {
+      const s = await createCandidateSession(f.database, { ...w, status: 'scored', completedAt: now });
+      await f.database.primary.insert(scores).values({
+        orgId: w.orgId,
+        sessionId: s.sessionId,
+        kind: 'session',
+        score: 3.6,
+        maxScore: 5,
+        provider: 'offline',
+        model: 'rubric',
+        promptVersion: '1',
+      });
+      return s;
+    }
+
+    /** What the report job announces after a print (`ready`) or a print given up (`failed`). */
+    const rendered = (event: TReportRenderedEvent, messageId: string = randomUUID()) =>
+      broker.publish(REPORT_RENDERED, event, { messageId });
 
     it('mails an invitation with a working single-use link, in text and HTML, and records it as sent', async () => {
       const w = await world();
@@ -171,18 +200,20 @@ export function notificationEmailSuite(name: string, setup: () => Promise<EmailS
       expect(peer.mails[0]!.html).toContain('Thank you');
     });
 
-    it('tells the interview author the report is ready when the interview is scored, with the score', async () => {
+    it('tells the interview author the report is ready once the report job has stored the PDF, not on scoring', async () => {
       const w = await world();
-      const s = await createCandidateSession(f.database, { ...w, status: 'scored', completedAt: now });
-      await f.database.primary.insert(scores).values({
-        orgId: w.orgId,
-        sessionId: s.sessionId,
-        kind: 'session',
-        score: 3.6,
-        maxScore: 5,
-        provider: 'offline',
-        model: 'rubric',
-        promptVersion: '1',
+      const s = await scoredSession(w);
+      // The report job's printer, held until the test lets the print finish.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const printing: string[] = [];
+      await workers!.stop();
+      workers = await start({
+        async printStored(_orgId, sessionId) {
+          printing.push(sessionId);
+          await held;
+          return 'printed';
+        },
       });
       await broker.publish('interview.scored', {
         orgId: w.orgId,
@@ -191,13 +222,173 @@ export function notificationEmailSuite(name: string, setup: () => Promise<EmailS
         overall: 3.6,
         scoredAt: now.toISOString(),
       });
-      const [mail] = await eventually('the report-ready mail', async () =>
-        peer.mails.length ? peer.mails : undefined,
-      );
+      try {
+        await eventually('the print to start', async () => printing.length === 1);
+        // While the print is held, a receipt requested now is mailed; had the e-mail queue taken
+        // `interview.scored` (it did before the report job announced its prints), it would have
+        // started on it before this request and mailed "report ready" too.
+        await drained();
+        const other = await createCandidateSession(f.database, { ...w, status: 'completed', completedAt: now });
+        await requestEmail(broker, { kind: 'completion-receipt', orgId: w.orgId, sessionId: other.sessionId });
+        await eventually('the receipt', async () => peer.mails.length >= 1);
+        await drained();
+        expect(peer.mails.map((m) => m.headers.get('x-parley-notification'))).toEqual(['completion-receipt']);
+      } finally {
+        // Never left holding: the workers wait for the job in flight when they stop.
+        release();
+      }
+      await eventually('the report-ready mail', async () => peer.mails.length === 2);
+      const mail = peer.mails[1];
       expect(to(mail!)).toEqual([w.recruiterEmail]);
       expect(mail!.subject).toBe('Report ready: Cora Candidate — Backend <Engineer>');
       expect(mail!.text).toContain('Overall score: 3.6 / 5.');
+      expect(mail!.text).toContain('Its PDF can be downloaded from the report page.');
       expect(mail!.text).toContain(`https://parley.test/sessions/${s.sessionId}`);
+      expect(mail!.headers.get('x-parley-notification')).toBe('report-ready');
+    });
+
+    it('says the PDF could not be printed when printing failed, and mails once however often it is printed again', async () => {
+      const w = await world();
+      const s = await scoredSession(w);
+      await rendered({ orgId: w.orgId, sessionId: s.sessionId, pdf: 'failed' });
+      await eventually('the report-ready mail', async () => peer.mails.length === 1);
+      // A later print (the PDF asked for after the cool-down, an override), and a redelivery of it.
+      await rendered({ orgId: w.orgId, sessionId: s.sessionId, pdf: 'ready' }, 'print-2');
+      await rendered({ orgId: w.orgId, sessionId: s.sessionId, pdf: 'ready' }, 'print-2');
+      await rendered({ orgId: w.orgId, sessionId: s.sessionId, pdf: 'ready' }, 'print-3');
+      await drained();
+      expect(peer.mails.map(to)).toEqual([[w.recruiterEmail]]);
+      expect(peer.mails[0]!.text).toContain('Overall score: 3.6 / 5.');
+      expect(peer.mails[0]!.text).toContain('Its PDF could not be printed; the report is readable online');
+    });
+
+    it('mails every other recipient of "report ready" when one address is refused', async () => {
+      const org = await createOrg(f.database);
+      // No author: every active recruiter and admin hears of it.
+      const { interviewId } = await createInterview(f.database, org.orgId, null, 'Backend <Engineer>');
+      const [admin] = await f.database.primary
+        .insert(users)
+        .values({ orgId: org.orgId, email: `ada-${randomUUID()}@acme.test`, name: 'Ada Admin', role: 'admin' })
+        .returning({ email: users.email });
+      const s = await scoredSession({ ...org, interviewId });
+      peer.refuse.add(org.recruiterEmail);
+      await rendered({ orgId: org.orgId, sessionId: s.sessionId, pdf: 'ready' });
+      await eventually(
+        'the mail to the admin and the refusal',
+        async () => peer.mails.length + peer.refused.length === 2,
+      );
+      await drained();
+      expect(peer.mails.map(to)).toEqual([[admin!.email]]);
+      expect(peer.refused).toEqual([org.recruiterEmail]);
+    });
+
+    it('acknowledges interview.scored on the e-mail queue without mailing (a binding left by an earlier version)', async () => {
+      const w = await world();
+      const s = await scoredSession(w);
+      const jobs = emailJobs({ database: f.database, mail: mailer, publicUrl: 'https://parley.test' });
+      const event = {
+        orgId: w.orgId,
+        sessionId: s.sessionId,
+        interviewId: w.interviewId,
+        overall: 3.6,
+        scoredAt: now.toISOString(),
+      };
+      const message = {
+        messageId: 'scored-1',
+        routingKey: 'interview.scored',
+        payload: event,
+        headers: {},
+        attempt: 1,
+      };
+      await expect(dispatchJob(jobs, message, silentLogger())).resolves.toBeUndefined();
+      expect(peer.mails).toHaveLength(0);
+    });
+
+    it('mails a staff invitation with a single-use /join link and records it as sent', async () => {
+      const w = await world();
+      const [row] = await f.database.primary
+        .insert(invitations)
+        .values({
+          orgId: w.orgId,
+          kind: 'recruiter',
+          role: 'admin',
+          name: 'Sam Staff',
+          email: 'sam@acme.test',
+          tokenHash: randomBytes(32).toString('hex'),
+          expiresAt: new Date(now.getTime() + 7 * 24 * 3600_000),
+        })
+        .returning({ id: invitations.id });
+      await requestEmail(broker, {
+        kind: 'staff-invitation',
+        orgId: w.orgId,
+        invitationId: row!.id,
+        requestId: randomUUID(),
+      });
+      const [mail] = await eventually('the staff invitation', async () => (peer.mails.length ? peer.mails : undefined));
+      expect(to(mail!)).toEqual(['sam@acme.test']);
+      expect(mail!.subject).toBe('You are invited to Parley by Acme Hiring');
+      expect(mail!.text).toContain('Acme Hiring invites you to join Parley as an admin.');
+      const token = /\/join\?token=([A-Za-z0-9_-]+)/.exec(mail!.text!)![1]!;
+      expect(mail!.html).toContain(`https://parley.test/join?token=${token}`);
+      const stored = await invitationRow(row!.id);
+      expect(stored.tokenHash).toBe(createHash('sha256').update(token).digest('hex'));
+      expect(stored.sentAt).not.toBeNull();
+    });
+
+    it('records a refused address on the invitation at once, and clears it when a resent link is delivered', async () => {
+      const w = await world();
+      const expiresAt = new Date(now.getTime() + 3 * 24 * 3600_000);
+      const invitationId = await createInvitation(f.database, { ...w, email: 'typo@example.test', expiresAt });
+      peer.refuse.add('typo@example.test');
+      await requestEmail(broker, { kind: 'invitation', orgId: w.orgId, invitationId, requestId: randomUUID() });
+      // Recorded on the first attempt: a refusal is not retried.
+      const failed = await eventually('the failure', async () => {
+        const row = await invitationRow(invitationId);
+        return row.deliveryFailedAt ? row : undefined;
+      });
+      expect(failed.deliveryFailure).toBe('refused by the mail server: 550 Mailbox unavailable');
+      expect(failed.sentAt).toBeNull();
+      expect(peer.refused).toEqual(['typo@example.test']);
+
+      // The mailbox is fixed and the recruiter resends.
+      peer.refuse.delete('typo@example.test');
+      await requestEmail(broker, { kind: 'invitation', orgId: w.orgId, invitationId, requestId: randomUUID() });
+      const sent = await eventually('the delivery', async () => {
+        const row = await invitationRow(invitationId);
+        return row.sentAt ? row : undefined;
+      });
+      expect([sent.deliveryFailedAt, sent.deliveryFailure]).toEqual([null, null]);
+      expect(peer.mails.map(to)).toEqual([['typo@example.test']]);
+    });
+
+    it('records the failure when the last attempt to reach the mail server fails, and not before', async () => {
+      const w = await world();
+      const expiresAt = new Date(now.getTime() + 3 * 24 * 3600_000);
+      const invitationId = await createInvitation(f.database, { ...w, email: 'later@example.test', expiresAt });
+      // Nothing listens on port 1: every attempt fails the way a mail server that is down does.
+      const down = new SmtpMailer({ url: 'smtp://127.0.0.1:1', from: 'Parley <no-reply@parley.test>' });
+      try {
+        const jobs = emailJobs({ database: f.database, mail: down, publicUrl: 'https://parley.test' });
+        const request: TEmailRequest = { kind: 'invitation', orgId: w.orgId, invitationId, requestId: randomUUID() };
+        const attempt = (n: number) =>
+          dispatchJob(
+            jobs,
+            { messageId: 'm', routingKey: EMAIL_REQUESTED, payload: request, headers: {}, attempt: n },
+            silentLogger(),
+          );
+        const { maxAttempts } = retryPolicyOf(EMAIL_QUEUE);
+        await expect(attempt(1)).rejects.toThrow();
+        expect((await invitationRow(invitationId)).deliveryFailedAt).toBeNull();
+        await expect(attempt(maxAttempts)).rejects.toThrow();
+        const row = await invitationRow(invitationId);
+        expect(row.deliveryFailedAt).not.toBeNull();
+        expect(row.deliveryFailure).toMatch(
+          new RegExp(`^not delivered after ${maxAttempts} attempts: SMTP is unavailable`),
+        );
+        expect(row.sentAt).toBeNull();
+      } finally {
+        await down.close();
+      }
     });
 
     it('sends the candidate a receipt when the interview is completed, once per session', async () => {

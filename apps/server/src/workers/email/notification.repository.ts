@@ -27,6 +27,25 @@ export class NotificationRepository {
     return row ?? null;
   }
 
+  /** A recruiter's or admin's invitation (accounts context), with the organisation's name. */
+  async staffInvitation(orgId: string, invitationId: string) {
+    const [row] = await this.database.primary
+      .select({
+        id: invitations.id,
+        name: invitations.name,
+        email: invitations.email,
+        role: invitations.role,
+        expiresAt: invitations.expiresAt,
+        usedAt: invitations.usedAt,
+        revokedAt: invitations.revokedAt,
+        orgName: organizations.name,
+      })
+      .from(invitations)
+      .innerJoin(organizations, eq(organizations.id, invitations.orgId))
+      .where(and(eq(invitations.orgId, orgId), eq(invitations.id, invitationId), eq(invitations.kind, 'recruiter')));
+    return row ?? null;
+  }
+
   /** Replaces the link's token (only its hash is stored) while the invitation is still pending. */
   async replaceToken(orgId: string, invitationId: string, tokenHash: string): Promise<boolean> {
     const rows = await this.database.primary
@@ -44,10 +63,19 @@ export class NotificationRepository {
     return rows.length > 0;
   }
 
+  /** Records a delivered e-mail; a delivery clears the failure an earlier e-mail left. */
   async recordSent(orgId: string, invitationId: string, field: 'sentAt' | 'remindedAt', at: Date): Promise<void> {
     await this.database.primary
       .update(invitations)
-      .set({ [field]: at, updatedAt: at })
+      .set({ [field]: at, deliveryFailedAt: null, deliveryFailure: null, updatedAt: at })
+      .where(and(eq(invitations.orgId, orgId), eq(invitations.id, invitationId)));
+  }
+
+  /** Records that an e-mail of the invitation failed for good, and why (shown to staff). */
+  async recordFailure(orgId: string, invitationId: string, reason: string, at: Date): Promise<void> {
+    await this.database.primary
+      .update(invitations)
+      .set({ deliveryFailedAt: at, deliveryFailure: reason, updatedAt: at })
       .where(and(eq(invitations.orgId, orgId), eq(invitations.id, invitationId)));
   }
 

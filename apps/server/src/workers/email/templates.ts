@@ -8,6 +8,14 @@ export interface RenderedEmail {
 export type EmailTemplate =
   | { kind: 'invitation'; name: string; interviewTitle: string; orgName: string; link: string; validUntil: Date }
   | { kind: 'reminder'; name: string; interviewTitle: string; orgName: string; link: string; validUntil: Date }
+  | {
+      kind: 'staff-invitation';
+      name: string;
+      role: 'admin' | 'recruiter';
+      orgName: string;
+      link: string;
+      validUntil: Date;
+    }
   | { kind: 'completion-receipt'; name: string; interviewTitle: string; orgName: string; completedAt: Date }
   | {
       kind: 'report-ready';
@@ -17,6 +25,8 @@ export type EmailTemplate =
       link: string;
       /** Final score 0–5, or null when every answer needs a human review. */
       overall: number | null;
+      /** Whether the PDF was printed, or could not be (the report is readable online either way). */
+      pdf: 'ready' | 'failed';
     };
 
 export function escapeHtml(s: string): string {
@@ -71,6 +81,26 @@ export function renderEmail(t: EmailTemplate): RenderedEmail {
         ),
       };
     }
+    case 'staff-invitation': {
+      const intro = `${t.orgName} invites you to join Parley as ${t.role === 'admin' ? 'an admin' : 'a recruiter'}.`;
+      return {
+        subject: `You are invited to Parley by ${oneLine(t.orgName)}`,
+        text:
+          `Hello ${t.name},\n\n${intro}\n\nSet your password here (the link works once, until ` +
+          `${when(t.validUntil)}):\n${t.link}\n`,
+        html: layout(
+          [
+            `Hello ${escapeHtml(t.name)},`,
+            escapeHtml(intro),
+            `The link works once, until ${escapeHtml(when(t.validUntil))}.`,
+          ],
+          {
+            label: 'Set your password',
+            href: t.link,
+          },
+        ),
+      };
+    }
     case 'completion-receipt': {
       const intro = `Thank you: we received your interview "${t.interviewTitle}" on ${when(t.completedAt)}.`;
       const next = `${t.orgName} will review your answers and contact you about the next steps.`;
@@ -86,10 +116,14 @@ export function renderEmail(t: EmailTemplate): RenderedEmail {
           ? 'Every answer needs your review before it can be scored.'
           : `Overall score: ${t.overall.toFixed(1)} / 5.`;
       const intro = `The report for ${t.candidateName}'s interview "${t.interviewTitle}" is ready.`;
+      const pdf =
+        t.pdf === 'ready'
+          ? 'Its PDF can be downloaded from the report page.'
+          : 'Its PDF could not be printed; the report is readable online, and the PDF is tried again when you download it.';
       return {
         subject: `Report ready: ${oneLine(t.candidateName)} — ${oneLine(t.interviewTitle)}`,
-        text: `Hello ${t.recruiterName},\n\n${intro}\n${score}\n\nOpen it here:\n${t.link}\n`,
-        html: layout([`Hello ${escapeHtml(t.recruiterName)},`, escapeHtml(intro), escapeHtml(score)], {
+        text: `Hello ${t.recruiterName},\n\n${intro}\n${score}\n${pdf}\n\nOpen it here:\n${t.link}\n`,
+        html: layout([`Hello ${escapeHtml(t.recruiterName)},`, escapeHtml(intro), escapeHtml(score), escapeHtml(pdf)], {
           label: 'Open the report',
           href: t.link,
         }),

@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ZErrorBody } from '@parley/contracts';
+import { REPORT_RENDERED, ZErrorBody, type TReportRenderedEvent } from '@parley/contracts';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { reports } from '../../infra/db/schema.ts';
@@ -22,8 +22,24 @@ let t: ScoringApp;
 let runner: { stop(): Promise<void> };
 let orgId: string;
 let sessionId: string;
+/** The `report.rendered` events the job published, with the session's PDF row as it was then. */
+let announced: { event: TReportRenderedEvent; pdfStatus: string | undefined }[];
+
+/** The harness's broker, noting each `report.rendered` the job publishes through it. */
+function noting(harness: ScoringHarness, pdfStatus: (sessionId: string) => Promise<string | undefined>) {
+  return {
+    async publish(key: string, payload: unknown, options?: { messageId?: string }) {
+      if (key === REPORT_RENDERED) {
+        const event = payload as TReportRenderedEvent;
+        announced.push({ event, pdfStatus: await pdfStatus(event.sessionId) });
+      }
+      await harness.broker.publish(key, payload, options);
+    },
+  };
+}
 
 beforeAll(async () => {
+  announced = [];
   h = await createScoringHarness();
   t = await createScoringApp(h, {
     renderPdf: (html) =>
@@ -32,7 +48,12 @@ beforeAll(async () => {
   runner = await runJobs({
     broker: h.broker,
     logger: silentLogger(),
-    jobs: [renderReportJob({ reports: t.scoring.reports }) as JobDefinition<never>],
+    jobs: [
+      renderReportJob({
+        reports: t.scoring.reports,
+        broker: noting(h, async () => (await pdfRow())?.status),
+      }) as JobDefinition<never>,
+    ],
   });
   const { recruiter } = await h.org('Acme');
   orgId = recruiter.orgId;
@@ -71,6 +92,8 @@ describe('report.render job', () => {
       new RegExp(`^orgs/${orgId}/sessions/${sessionId}/reports/report-[0-9a-f]{32}\\.pdf$`),
     );
     expect(row!.error).toMatch(/parley-no-chromium-here|Executable|executable/);
+    // Announced once, on the last attempt (the failure recorded first), so "report ready" still goes out.
+    expect(announced).toEqual([{ event: { orgId, sessionId, pdf: 'failed' }, pdfStatus: 'failed' }]);
 
     const url = `/api/sessions/${sessionId}/report.pdf`;
     const failed = await t.call('GET', url, 'recruiter');
@@ -92,5 +115,51 @@ describe('report.render job', () => {
     );
     expect((await pdfRow())!.status).toBe('failed');
     expect(await h.storage.list(`orgs/${orgId}/sessions/${sessionId}/reports/`)).toEqual([]);
+    expect(announced.map((a) => a.event.pdf)).toEqual(['failed', 'failed']);
+  });
+});
+
+describe('report.render job with a renderer that prints', () => {
+  let p: ScoringHarness;
+  let app: ScoringApp;
+  let printing: { stop(): Promise<void> };
+  let printed: string;
+  const pdfStatus = async (id: string) =>
+    (
+      await p.database.primary
+        .select()
+        .from(reports)
+        .where(and(eq(reports.sessionId, id), eq(reports.kind, 'pdf')))
+    )[0]?.status;
+
+  beforeAll(async () => {
+    announced = [];
+    p = await createScoringHarness();
+    // Chromium is the real tier's; here any bytes stand for the PDF.
+    app = await createScoringApp(p, { renderPdf: async () => Buffer.from('%PDF-1.4 stand-in') });
+    printing = await runJobs({
+      broker: p.broker,
+      logger: silentLogger(),
+      jobs: [renderReportJob({ reports: app.scoring.reports, broker: noting(p, pdfStatus) }) as JobDefinition<never>],
+    });
+    const { recruiter } = await p.org('Acme');
+    const session = await completedSession(p, recruiter, { questions: [{ answer: 'We rolled back first.' }] });
+    printed = session.sessionId;
+    await p.scored(printed);
+  });
+  afterAll(async () => {
+    await printing?.stop();
+    await app?.close();
+    await p?.close();
+  });
+
+  it('announces report.rendered once the PDF is stored, and again after a re-print', async () => {
+    const ofSession = () => announced.filter((a) => a.event.sessionId === printed);
+    await vi.waitFor(() => expect(ofSession()).toHaveLength(1), { timeout: 20_000, interval: 20 });
+    expect(ofSession()[0]).toMatchObject({ event: { pdf: 'ready' }, pdfStatus: 'ready' });
+    // A re-print (after an override, or a PDF asked for) announces again; the e-mail job mails once.
+    await app.scoring.reports.requestRendering({ orgId: ofSession()[0]!.event.orgId, sessionId: printed });
+    await vi.waitFor(() => expect(ofSession()).toHaveLength(2), { timeout: 20_000, interval: 20 });
+    expect(ofSession()[1]).toMatchObject({ event: { pdf: 'ready' }, pdfStatus: 'ready' });
   });
 });
