@@ -1,5 +1,6 @@
 import type { HttpServer } from '../infra/http/http-server.ts';
-import { ANONYMOUS, type Actor } from '../shared/actor.ts';
+import { resolveRequestActors } from '../infra/http/request-actor.ts';
+import { ANONYMOUS } from '../shared/actor.ts';
 import { AppError } from '../shared/app-error.ts';
 import type { AccountsService } from './accounts.service.ts';
 
@@ -20,17 +21,8 @@ export function bearerToken(headers: Record<string, string | string[] | undefine
  * (registered earlier), so a flood of bad tokens is limited before it costs a verification.
  */
 export function installAuthentication(app: HttpServer, accounts: AccountsService): void {
-  const actors = new WeakMap<object, Actor>();
-  app.decorateRequest('actor', {
-    getter(this: object) {
-      return actors.get(this) ?? ANONYMOUS;
-    },
-    setter(this: object, actor: Actor) {
-      actors.set(this, actor);
-    },
-  });
-  app.addHook('onRequest', async (request) => {
+  resolveRequestActors(app, async (request) => {
     const token = bearerToken(request.headers, request.url);
-    request.actor = token ? await accounts.authenticate(token, request.ip) : { ...ANONYMOUS, ip: request.ip };
+    return token ? await accounts.authenticate(token, request.ip) : { ...ANONYMOUS, ip: request.ip };
   });
 }

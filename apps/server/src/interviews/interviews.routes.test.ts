@@ -2,8 +2,9 @@ import { ZErrorBody, ZQuestion, ZSessionView } from '@parley/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpServer, type HttpServer } from '../infra/http/http-server.ts';
 import { Metrics } from '../infra/http/metrics.ts';
+import { bearerOf, resolveRequestActors } from '../infra/http/request-actor.ts';
 import { createLogger } from '../infra/log.ts';
-import { ANONYMOUS, type Actor, type StaffActor } from '../shared/actor.ts';
+import { ANONYMOUS, type StaffActor } from '../shared/actor.ts';
 import { createHarness, questionBody, type Harness } from './testing.ts';
 
 let h: Harness;
@@ -14,18 +15,9 @@ const staffTokens = new Map<string, StaffActor>();
 
 /** Stands in for the accounts context's hook: bearer token → actor. */
 function installTestAuthentication(server: HttpServer): void {
-  const actors = new WeakMap<object, Actor>();
-  server.decorateRequest('actor', {
-    getter(this: object) {
-      return actors.get(this) ?? ANONYMOUS;
-    },
-    setter(this: object, actor: Actor) {
-      actors.set(this, actor);
-    },
-  });
-  server.addHook('onRequest', async (request) => {
-    const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
-    request.actor = (token && (staffTokens.get(token) ?? h.accounts.actors.get(token))) || ANONYMOUS;
+  resolveRequestActors(server, async (request) => {
+    const token = bearerOf(request);
+    return (token && (staffTokens.get(token) ?? h.accounts.actors.get(token))) || ANONYMOUS;
   });
 }
 

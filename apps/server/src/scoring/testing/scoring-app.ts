@@ -7,6 +7,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { MemoryCache } from '../../infra/cache/memory-cache.ts';
 import { createHttpServer, type HttpServer } from '../../infra/http/http-server.ts';
 import { Metrics } from '../../infra/http/metrics.ts';
+import { bearerOf, resolveRequestActors } from '../../infra/http/request-actor.ts';
 import { createLogger } from '../../infra/log.ts';
 import { ANONYMOUS, type Actor } from '../../shared/actor.ts';
 import { createScoringModule, type AuditEntry, type ScoringModule, type ScoringModuleDeps } from '../index.ts';
@@ -69,18 +70,9 @@ export async function createScoringApp(
     version: 'test',
     readiness: async () => ({ status: 'ready', roles: ['interview'], checks: [] }),
   });
-  const actors = new WeakMap<object, Actor>();
-  app.decorateRequest('actor', {
-    getter(this: object) {
-      return actors.get(this) ?? ANONYMOUS;
-    },
-    setter(this: object, actor: Actor) {
-      actors.set(this, actor);
-    },
-  });
-  app.addHook('onRequest', async (request) => {
-    const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
-    request.actor = (token && tokens.get(token)) || ANONYMOUS;
+  resolveRequestActors(app, async (request) => {
+    const token = bearerOf(request);
+    return (token && tokens.get(token)) || ANONYMOUS;
   });
   scoring.registerRoutes(app);
   await app.ready();
