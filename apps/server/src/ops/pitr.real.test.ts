@@ -185,6 +185,20 @@ describe('point-in-time recovery (base backup + WAL archive)', () => {
   let targetTime = '';
   const figures: Record<string, number> = {};
 
+  /** Prints one restore's figures (printed, never asserted). */
+  function report(what: string, rows: number, t: { unpackMs: number; replayMs: number; totalMs: number }) {
+    console.log(
+      `pitr figures ${JSON.stringify({
+        case: what,
+        rows,
+        ...figures,
+        unpackSeconds: seconds(t.unpackMs),
+        replayAndPromoteSeconds: seconds(t.replayMs),
+        restoreSeconds: seconds(t.totalMs),
+      })}`,
+    );
+  }
+
   async function restore(name: string, options: RestoreOptions) {
     const cluster = new Cluster(path.join(root, name), await freePort());
     cleanup.push(() => cluster.kill());
@@ -293,16 +307,7 @@ describe('point-in-time recovery (base backup + WAL archive)', () => {
       await until('the new timeline archived', 30, () => exists(path.join(ownArchive, '00000002.history')));
       await cluster.kill();
 
-      console.log(
-        `pitr figures ${JSON.stringify({
-          case: 'to a target time',
-          rows: 2 * ROWS,
-          ...figures,
-          unpackSeconds: seconds(unpackMs),
-          replayAndPromoteSeconds: seconds(replayMs),
-          restoreSeconds: seconds(totalMs),
-        })}`,
-      );
+      report('to a target time', 2 * ROWS, { unpackMs, replayMs, totalMs });
     },
     TIMEOUT,
   );
@@ -320,16 +325,7 @@ describe('point-in-time recovery (base backup + WAL archive)', () => {
       await sql(cluster.port, `insert into events values (0, 'written after restore', '')`);
       await cluster.kill();
 
-      console.log(
-        `pitr figures ${JSON.stringify({
-          case: 'to the end of the archive',
-          rows: 2 * ROWS + AFTER_TARGET,
-          ...figures,
-          unpackSeconds: seconds(unpackMs),
-          replayAndPromoteSeconds: seconds(replayMs),
-          restoreSeconds: seconds(totalMs),
-        })}`,
-      );
+      report('to the end of the archive', 2 * ROWS + AFTER_TARGET, { unpackMs, replayMs, totalMs });
     },
     TIMEOUT,
   );
