@@ -73,10 +73,22 @@ describe('Redis cache behind Sentinel', () => {
     );
     server([conf, '--sentinel']);
     direct.sentinel = connect(ports.sentinel);
-    await until(
-      'the sentinel to know the replica',
-      async () => ((await direct.sentinel!.call('SENTINEL', 'REPLICAS', 'parley')) as unknown[]).length === 1,
-    );
+    // Listed is not enough: until the sentinel has its own link to the replica and a fresh INFO from
+    // it, a failover is refused with NOGOODSLAVE.
+    await until('the sentinel connected to an in-sync replica', async () => {
+      const replicas = (await direct.sentinel!.call('SENTINEL', 'REPLICAS', 'parley')) as string[][];
+      const fields = replicas.map((flat) => {
+        const entry = new Map<string, string>();
+        for (let i = 0; i + 1 < flat.length; i += 2) entry.set(flat[i]!, flat[i + 1]!);
+        return entry;
+      });
+      return (
+        fields.length === 1 &&
+        fields[0]!.get('flags') === 'slave' &&
+        fields[0]!.get('master-link-status') === 'ok' &&
+        Number(fields[0]!.get('info-refresh')) < 5_000
+      );
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -103,7 +115,11 @@ describe('Redis cache behind Sentinel', () => {
     await cache.publish('news', 'before failover');
     await until('the message before the failover', async () => heard.includes('before failover'));
 
-    await direct.sentinel!.call('SENTINEL', 'FAILOVER', 'parley');
+    // Refused (NOGOODSLAVE) while the sentinel's view of the replica is stale: asked again then.
+    await until(
+      'the failover to start',
+      async () => (await direct.sentinel!.call('SENTINEL', 'FAILOVER', 'parley')) === 'OK',
+    );
     await until('the replica promoted', async () => (await role(direct.b!)) === 'master');
     await until('the old primary demoted', async () => (await role(direct.a!)) === 'slave');
 
