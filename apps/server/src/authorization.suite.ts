@@ -198,6 +198,7 @@ const ROWS: Row[] = [
   },
   { method: 'GET', url: () => '/api/users/invitations', allowed: ['admin'] },
   { method: 'POST', url: (w) => `/api/users/invitations/${w.staffInvitationId}/resend`, allowed: ['admin'] },
+  { method: 'POST', url: (w) => `/api/users/invitations/${w.staffInvitationId}/revoke`, allowed: ['admin'] },
   { method: 'GET', url: () => '/api/questions', allowed: STAFF, list: true },
   {
     method: 'GET',

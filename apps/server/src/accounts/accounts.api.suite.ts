@@ -188,6 +188,34 @@ export function accountsApiSuite(layouts: [string, Layout][]): void {
       expect(audit.body.entries.map((e: { targetId: string }) => e.targetId)).toEqual([invite.body.id]);
     });
 
+    it('withdraws a staff invitation: its link stops working, and it cannot be resent or withdrawn twice', async () => {
+      const invite = await d.api.call('POST', '/api/users/invitations', {
+        token: admin.accessToken,
+        body: { email: 'walt@acme.test', name: 'Walt Withdrawn', role: 'admin' },
+      });
+      expect(invite.status).toBe(201);
+      const link = await linkToken(d, 'walt@acme.test');
+      const revoked = await d.api.call('POST', `/api/users/invitations/${invite.body.id}/revoke`, {
+        token: admin.accessToken,
+      });
+      expect(revoked.status).toBe(200);
+      expect(revoked.body).toMatchObject({ id: invite.body.id, status: 'revoked' });
+      const accept = await d.api.call('POST', '/api/auth/accept-invitation', {
+        body: { token: link, password: 'another long password' },
+      });
+      expect([accept.status, accept.body.error.code]).toEqual([404, 'NOT_FOUND']);
+      for (const action of ['resend', 'revoke']) {
+        const res = await d.api.call('POST', `/api/users/invitations/${invite.body.id}/${action}`, {
+          token: admin.accessToken,
+        });
+        expect([action, res.status, res.body.error.code]).toEqual([action, 409, 'CONFLICT']);
+      }
+      const listed = await d.api.call('GET', '/api/users/invitations', { token: admin.accessToken });
+      expect(listed.body.invitations.find((i: { id: string }) => i.id === invite.body.id).status).toBe('revoked');
+      const audit = await d.api.call('GET', '/api/audit?action=user.invitation_revoked', { token: admin.accessToken });
+      expect(audit.body.entries.map((e: { targetId: string }) => e.targetId)).toEqual([invite.body.id]);
+    });
+
     it('documents the staff invitation routes and the state of their e-mail in the OpenAPI document', async () => {
       // The process serving the API documents it (a gateway only forwards `/api`).
       const api = d.processes.find((p) => p.role !== 'gateway')!.server.api;
@@ -195,7 +223,11 @@ export function accountsApiSuite(layouts: [string, Layout][]): void {
         paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
       };
       expect(Object.keys(doc.paths)).toEqual(
-        expect.arrayContaining(['/api/users/invitations', '/api/users/invitations/{id}/resend']),
+        expect.arrayContaining([
+          '/api/users/invitations',
+          '/api/users/invitations/{id}/resend',
+          '/api/users/invitations/{id}/revoke',
+        ]),
       );
       const listed = JSON.stringify(doc.paths['/api/users/invitations']!.get!.responses['200']);
       for (const field of ['sentAt', 'deliveryFailedAt', 'deliveryFailure']) expect(listed).toContain(field);

@@ -125,6 +125,8 @@ export interface AccountsRepository {
     set: { tokenHash: string; expiresAt: Date },
     at: Date,
   ): Promise<StaffInvitationRecord | null>;
+  /** Withdraws an invitation that is neither used nor revoked; null otherwise. */
+  revokeStaffInvitation(orgId: string, id: string, at: Date): Promise<StaffInvitationRecord | null>;
   /** Records that the invitation's e-mail failed for good (here: could not be queued), and why. */
   recordStaffInvitationFailure(
     orgId: string,

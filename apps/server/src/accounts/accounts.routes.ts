@@ -166,6 +166,19 @@ export function registerAccountsRoutes(http: HttpServer, accounts: AccountsServi
     },
     async (req) => accounts.resendStaffInvitation(actorOf(req), req.params.id),
   );
+  http.post(
+    '/api/users/invitations/:id/revoke',
+    {
+      schema: {
+        tags,
+        summary: 'Withdraw a staff invitation: its link stops working and a queued e-mail is not sent (admin)',
+        security: bearer,
+        params: ZIdParams,
+        response: { 200: ZStaffInvitation, ...errors },
+      },
+    },
+    async (req) => accounts.revokeStaffInvitation(actorOf(req), req.params.id),
+  );
   http.patch(
     '/api/users/:id/role',
     {

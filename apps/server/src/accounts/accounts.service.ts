@@ -369,6 +369,31 @@ export class AccountsService {
   }
 
   /**
+   * Withdraws a staff invitation: its link stops working at once, and an e-mail still queued for it
+   * is not sent (the job skips a revoked invitation).
+   */
+  async revokeStaffInvitation(actor: Actor, invitationId: string): Promise<TStaffInvitation> {
+    requireAdmin(actor);
+    const existing = await this.repo.findStaffInvitationById(actor.orgId, invitationId);
+    if (!existing) throw new AppError('NOT_FOUND', 'Invitation not found');
+    if (existing.usedAt) throw new AppError('INVITATION_USED', 'This invitation was already used');
+    if (existing.revokedAt) throw new AppError('CONFLICT', 'This invitation was already withdrawn');
+    const now = this.now();
+    const inv = await this.repo.revokeStaffInvitation(actor.orgId, invitationId, now);
+    if (!inv) throw new AppError('CONFLICT', 'This invitation can no longer be withdrawn');
+    await this.audit({
+      orgId: actor.orgId,
+      actorId: actor.userId,
+      action: 'user.invitation_revoked',
+      targetType: 'invitation',
+      targetId: inv.id,
+      ip: actor.ip,
+      metadata: { role: inv.role },
+    });
+    return toStaffInvitation(inv, now);
+  }
+
+  /**
    * Asks the workers for the e-mail, by ids only (the job mints the link). A request id per call
    * makes each resend an e-mail of its own, while a redelivery of one stays one.
    */

@@ -263,6 +263,23 @@ export class DrizzleAccountsRepository implements AccountsRepository {
     return row ? toInvitation(row) : null;
   }
 
+  async revokeStaffInvitation(orgId: string, id: string, at: Date): Promise<StaffInvitationRecord | null> {
+    const [row] = await this.primary
+      .update(invitations)
+      .set({ revokedAt: at, updatedAt: at })
+      .where(
+        and(
+          eq(invitations.orgId, orgId),
+          eq(invitations.id, id),
+          eq(invitations.kind, 'recruiter'),
+          isNull(invitations.usedAt),
+          isNull(invitations.revokedAt),
+        ),
+      )
+      .returning();
+    return row ? toInvitation(row) : null;
+  }
+
   async recordStaffInvitationFailure(
     orgId: string,
     id: string,

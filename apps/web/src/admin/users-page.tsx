@@ -150,18 +150,23 @@ function InviteStaff({ onInvited }: { onInvited: () => void }) {
   );
 }
 
-/** Open staff invitations: the state of each one's e-mail, and a new link on request. */
+/** Open staff invitations: the state of each one's e-mail, a new link on request, or withdrawn. */
 function StaffInvitationTable({ list, onChanged }: { list: TStaffInvitation[]; onChanged: () => void }) {
   const { api } = useStaff();
   const [message, setMessage] = useState<string | null>(null);
-  const resend = useAction(async (id: string) => {
-    const updated = await api.resendStaffInvitation(id);
-    setMessage(`A new link for ${updated.name} is queued; the old one no longer works.`);
+  const act = useAction(async (id: string, action: 'resend' | 'revoke') => {
+    if (action === 'revoke' && !window.confirm('Withdraw this invitation? Its link stops working.')) return;
+    const updated = await api.staffInvitationAction(id, action);
+    setMessage(
+      action === 'resend'
+        ? `A new link for ${updated.name} is queued; the old one no longer works.`
+        : `The invitation of ${updated.name} is withdrawn; its link no longer works.`,
+    );
     onChanged();
   });
   return (
     <>
-      <ErrorMessage error={resend.error} />
+      <ErrorMessage error={act.error} />
       {message && (
         <p className="success" role="status">
           {message}
@@ -196,15 +201,26 @@ function StaffInvitationTable({ list, onChanged }: { list: TStaffInvitation[]; o
                 <td>{formatDate(i.expiresAt)}</td>
                 <td>
                   {(i.status === 'pending' || i.status === 'expired') && (
-                    <button
-                      type="button"
-                      className="link"
-                      disabled={resend.busy}
-                      onClick={() => resend.run(i.id)}
-                      aria-label={`Resend the invitation of ${i.name}`}
-                    >
-                      Resend
-                    </button>
+                    <>
+                      <button
+                        type="button"
+                        className="link"
+                        disabled={act.busy}
+                        onClick={() => act.run(i.id, 'resend')}
+                        aria-label={`Resend the invitation of ${i.name}`}
+                      >
+                        Resend
+                      </button>{' '}
+                      <button
+                        type="button"
+                        className="link"
+                        disabled={act.busy}
+                        onClick={() => act.run(i.id, 'revoke')}
+                        aria-label={`Withdraw the invitation of ${i.name}`}
+                      >
+                        Withdraw
+                      </button>
+                    </>
                   )}
                 </td>
               </tr>

@@ -262,8 +262,8 @@ export class ApiClient {
     return this.request('GET', '/api/users/invitations', { parser: listOf('invitations', ZStaffInvitation) });
   }
 
-  resendStaffInvitation(id: string): Promise<TStaffInvitation> {
-    return this.request('POST', `/api/users/invitations/${enc(id)}/resend`, { parser: ZStaffInvitation });
+  staffInvitationAction(id: string, action: 'resend' | 'revoke'): Promise<TStaffInvitation> {
+    return this.request('POST', `/api/users/invitations/${enc(id)}/${action}`, { parser: ZStaffInvitation });
   }
 
   changeRole(userId: string, role: TStaffRole): Promise<TUser> {
