@@ -32,10 +32,11 @@ type Adapters = Partial<{ database: Database; cache: Cache; broker: Broker; stor
 /** What each role needs; a process builds the union for the roles it runs and nothing more. */
 const ROLE_NEEDS: Record<RoleName, AdapterName[]> = {
   gateway: ['cache'],
-  interview: ['database', 'cache', 'broker', 'storage', 'mail'],
-  realtime: ['database', 'cache', 'broker', 'storage', 'mail'],
+  // E-mail is sent only by the workers' notification.email job: other roles publish requests.
+  interview: ['database', 'cache', 'broker', 'storage'],
+  realtime: ['database', 'cache', 'broker', 'storage'],
   emotion: ['database', 'cache', 'broker', 'storage'],
-  scoring: ['database', 'cache', 'broker', 'storage', 'mail'],
+  scoring: ['database', 'cache', 'broker', 'storage'],
   worker: ['database', 'cache', 'broker', 'storage', 'mail'],
 };
 

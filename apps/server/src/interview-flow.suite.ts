@@ -6,6 +6,7 @@ import { encodeBinaryFrame } from '@parley/contracts';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { createMailer, type Mailer } from './infra/mail/index.ts';
 import type { Deployment, Layout } from './shared/testing/layouts.ts';
 import { startEmailJobs } from './workers/index.ts';
 
@@ -94,6 +95,7 @@ export function interviewFlowSuite(name: string, layout: Layout, options: FlowOp
   describe(`a scripted interview, start to finish (${name})`, () => {
     let d: Deployment;
     let email: { stop(): Promise<void> } | undefined;
+    let mailer: Mailer | undefined;
     beforeAll(async () => {
       d = await layout({ ROLES: 'gateway,interview,realtime,emotion,scoring' });
       const c = d.processes.find((p) => p.role !== 'gateway')?.server.container;
@@ -101,7 +103,7 @@ export function interviewFlowSuite(name: string, layout: Layout, options: FlowOp
         email = await startEmailJobs({
           broker: c.broker,
           database: c.database,
-          mail: c.mail,
+          mail: (mailer = createMailer(c.config)),
           logger: c.logger,
           publicUrl: c.config.server.publicUrl,
         });
@@ -109,6 +111,7 @@ export function interviewFlowSuite(name: string, layout: Layout, options: FlowOp
     }, 300_000);
     afterAll(async () => {
       await email?.stop();
+      await mailer?.close();
       await d?.close();
     });
 

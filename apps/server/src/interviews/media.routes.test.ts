@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { answerMedia, answers } from '../infra/db/schema.ts';
+import { createMailer, type Mailer } from '../infra/mail/index.ts';
 import { accountsOf } from '../roles/modules.ts';
 import { waitForMail } from '../shared/testing/outbox.ts';
 import { startTestServer, type TestServer } from '../shared/testing/test-server.ts';
@@ -23,6 +24,7 @@ const WORDS = [
 describe('recording playback for staff: a list with word timings and media URLs that stream with Range', () => {
   let server: TestServer;
   let email: { stop(): Promise<void> } | undefined;
+  let mailer: Mailer | undefined;
   let recruiter: string;
   let candidate: string;
   let otherOrgRecruiter: string;
@@ -46,7 +48,7 @@ describe('recording playback for staff: a list with word timings and media URLs 
     email = await startEmailJobs({
       broker: c.broker,
       database: c.database,
-      mail: c.mail,
+      mail: (mailer = createMailer(c.config)),
       logger: c.logger,
       publicUrl: c.config.server.publicUrl,
     });
@@ -108,6 +110,7 @@ describe('recording playback for staff: a list with word timings and media URLs 
   });
   afterAll(async () => {
     await email?.stop();
+    await mailer?.close();
     await server?.close();
   });
 
