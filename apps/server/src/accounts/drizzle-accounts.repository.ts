@@ -241,32 +241,28 @@ export class DrizzleAccountsRepository implements AccountsRepository {
     return rows.map(toInvitation).filter(isStaffInvitation);
   }
 
-  async reissueStaffInvitation(
+  reissueStaffInvitation(
     orgId: string,
     id: string,
     set: { tokenHash: string; expiresAt: Date },
     at: Date,
   ): Promise<StaffInvitationRecord | null> {
-    const [row] = await this.primary
-      .update(invitations)
-      .set({ ...set, sentAt: null, updatedAt: at })
-      .where(
-        and(
-          eq(invitations.orgId, orgId),
-          eq(invitations.id, id),
-          eq(invitations.kind, 'recruiter'),
-          isNull(invitations.usedAt),
-          isNull(invitations.revokedAt),
-        ),
-      )
-      .returning();
-    return row ? toInvitation(row) : null;
+    return this.updateOpenStaffInvitation(orgId, id, { ...set, sentAt: null, updatedAt: at });
   }
 
-  async revokeStaffInvitation(orgId: string, id: string, at: Date): Promise<StaffInvitationRecord | null> {
+  revokeStaffInvitation(orgId: string, id: string, at: Date): Promise<StaffInvitationRecord | null> {
+    return this.updateOpenStaffInvitation(orgId, id, { revokedAt: at, updatedAt: at });
+  }
+
+  /** Updates a staff invitation that is neither used nor revoked; null when there is none. */
+  private async updateOpenStaffInvitation(
+    orgId: string,
+    id: string,
+    set: Partial<typeof invitations.$inferInsert>,
+  ): Promise<StaffInvitationRecord | null> {
     const [row] = await this.primary
       .update(invitations)
-      .set({ revokedAt: at, updatedAt: at })
+      .set(set)
       .where(
         and(
           eq(invitations.orgId, orgId),

@@ -150,6 +150,11 @@ function InviteStaff({ onInvited }: { onInvited: () => void }) {
   );
 }
 
+const STAFF_INVITATION_ACTIONS = [
+  { action: 'resend', label: 'Resend' },
+  { action: 'revoke', label: 'Withdraw' },
+] as const;
+
 /** Open staff invitations: the state of each one's e-mail, a new link on request, or withdrawn. */
 function StaffInvitationTable({ list, onChanged }: { list: TStaffInvitation[]; onChanged: () => void }) {
   const { api } = useStaff();
@@ -202,24 +207,18 @@ function StaffInvitationTable({ list, onChanged }: { list: TStaffInvitation[]; o
                 <td>
                   {(i.status === 'pending' || i.status === 'expired') && (
                     <>
-                      <button
-                        type="button"
-                        className="link"
-                        disabled={act.busy}
-                        onClick={() => act.run(i.id, 'resend')}
-                        aria-label={`Resend the invitation of ${i.name}`}
-                      >
-                        Resend
-                      </button>{' '}
-                      <button
-                        type="button"
-                        className="link"
-                        disabled={act.busy}
-                        onClick={() => act.run(i.id, 'revoke')}
-                        aria-label={`Withdraw the invitation of ${i.name}`}
-                      >
-                        Withdraw
-                      </button>
+                      {STAFF_INVITATION_ACTIONS.map(({ action, label }) => (
+                        <button
+                          key={action}
+                          type="button"
+                          className="link"
+                          disabled={act.busy}
+                          onClick={() => act.run(i.id, action)}
+                          aria-label={`${label} the invitation of ${i.name}`}
+                        >
+                          {label}
+                        </button>
+                      ))}
                     </>
                   )}
                 </td>
