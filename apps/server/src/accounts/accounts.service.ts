@@ -1,10 +1,4 @@
-import {
-  EMAIL_REQUESTED,
-  emailRequestKey,
-  ZEmailRequest,
-  type TEmailRequest,
-  type TStaffInvitation,
-} from '@parley/contracts';
+import { type TStaffInvitation } from '@parley/contracts';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Broker } from '../infra/broker/broker.ts';
 import type { Cache } from '../infra/cache/cache.ts';
@@ -13,6 +7,7 @@ import type { Logger } from '../infra/log.ts';
 import type { Actor, StaffActor } from '../shared/actor.ts';
 import { requireAdmin, requireAuthenticated } from '../shared/actor.ts';
 import { AppError } from '../shared/app-error.ts';
+import { EMAIL_NOT_QUEUED, requestEmail, unheldTokenHash } from '../shared/email-requests.ts';
 import type {
   AccountsRepository,
   AuditEntry,
@@ -73,15 +68,8 @@ export interface AccountsSettings {
 const USER_CACHE_TTL = 30 * 60;
 /** Staff invitations an admin is shown, newest first. */
 const STAFF_INVITATIONS_LISTED = 200;
-/** Recorded on an invitation whose e-mail request the broker did not take. */
-export const EMAIL_NOT_QUEUED = 'not queued: the message broker did not take the request; resend it';
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const newSecret = () => randomBytes(32).toString('base64url');
-/**
- * The hash of a token nobody holds: an invitation row needs one (unique, not null), and it matches
- * no link until the e-mail job mints the real token and replaces it.
- */
-const unheldTokenHash = () => sha256(newSecret());
 const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 export function toPublicUser(u: UserRecord): PublicUser {
@@ -393,19 +381,13 @@ export class AccountsService {
     return toStaffInvitation(inv, now);
   }
 
-  /**
-   * Asks the workers for the e-mail, by ids only (the job mints the link). A request id per call
-   * makes each resend an e-mail of its own, while a redelivery of one stays one.
-   */
-  private async requestInvitationEmail(inv: StaffInvitationRecord): Promise<void> {
-    const request: TEmailRequest = {
+  /** A request id per call makes each resend an e-mail of its own; a redelivery of one stays one. */
+  private requestInvitationEmail(inv: StaffInvitationRecord): Promise<void> {
+    return requestEmail(this.broker, {
       kind: 'staff-invitation',
       orgId: inv.orgId,
       invitationId: inv.id,
       requestId: randomUUID(),
-    };
-    await this.broker.publish(EMAIL_REQUESTED, ZEmailRequest.parse(request), {
-      messageId: `email:${emailRequestKey(request)}`,
     });
   }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oneProcess, type Deployment } from '../shared/testing/layouts.ts';
-import { EMAIL_NOT_QUEUED } from './accounts.service.ts';
+import { EMAIL_NOT_QUEUED } from '../shared/email-requests.ts';
 
 describe('staff invitations while the message broker is down', () => {
   let d: Deployment;

@@ -1,18 +1,11 @@
-import {
-  EMAIL_REQUESTED,
-  emailRequestKey,
-  ZEmailRequest,
-  type TCandidateInvitation,
-  type TEmailRequest,
-  type TInviteCandidatesBody,
-  type TTokenPair,
-} from '@parley/contracts';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { type TCandidateInvitation, type TInviteCandidatesBody, type TTokenPair } from '@parley/contracts';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Broker } from '../infra/broker/broker.ts';
 import type { Database } from '../infra/db/database.ts';
 import type { Logger } from '../infra/log.ts';
 import { requireStaff, type Actor } from '../shared/actor.ts';
 import { AppError } from '../shared/app-error.ts';
+import { EMAIL_NOT_QUEUED, requestEmail, unheldTokenHash } from '../shared/email-requests.ts';
 import type { Clock } from './clock.ts';
 import type { InterviewRepository } from './interview.repository.ts';
 import { effectivePolicy, toSettings } from './interview.service.ts';
@@ -36,13 +29,6 @@ export interface InvitationSettings {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-/**
- * The hash of a token nobody holds: a row needs one (unique, not null), and it matches no link
- * until the e-mail job mints the real token and replaces it.
- */
-const unheldTokenHash = () => sha256(randomBytes(32).toString('base64url'));
-/** Recorded on an invitation whose e-mail request the broker did not take. */
-const EMAIL_NOT_QUEUED = 'not queued: the message broker did not take the request; resend it';
 
 /**
  * Candidate invitations. Each creates a candidate account and a session in `invited`, and asks the
@@ -274,15 +260,12 @@ export class InvitationService {
    * Queues the e-mail for the workers (ids only: the job mints the link). A request id per call
    * makes each resend or reminder an e-mail of its own, while a redelivery of one stays one.
    */
-  private async requestEmail(invitation: InvitationRecord, kind: 'invitation' | 'reminder'): Promise<void> {
-    const request: TEmailRequest = {
+  private requestEmail(invitation: InvitationRecord, kind: 'invitation' | 'reminder'): Promise<void> {
+    return requestEmail(this.broker, {
       kind,
       orgId: invitation.orgId,
       invitationId: invitation.id,
       requestId: randomUUID(),
-    };
-    await this.broker.publish(EMAIL_REQUESTED, ZEmailRequest.parse(request), {
-      messageId: `email:${emailRequestKey(request)}`,
     });
   }
 

@@ -14,7 +14,6 @@ export {
   type RealtimeOptions,
 } from './realtime.module.ts';
 export type { Authenticate } from './connection.ts';
-export { publishSessionUpdate } from './live-hub.ts';
 export {
   DrizzleSessionDirectory,
   type SessionDirectory,

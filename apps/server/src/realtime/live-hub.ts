@@ -245,12 +245,3 @@ function parseJson(json: string): unknown {
     return undefined;
   }
 }
-
-/** Announces a session's new state to every realtime instance (for the context that changes it). */
-export async function publishSessionUpdate(
-  cache: Cache,
-  update: { sessionId: string; orgId: string; status: SessionState['status']; currentPosition: number; at?: Date },
-): Promise<void> {
-  const message = ZSessionUpdate.parse({ ...update, at: (update.at ?? new Date()).toISOString() });
-  await cache.publish(SESSION_UPDATES_CHANNEL, JSON.stringify(message));
-}

@@ -12,7 +12,7 @@ import { RetentionService } from '../workers/index.ts';
 import { createLogger } from '../infra/log.ts';
 // eslint-disable-next-line no-restricted-imports -- the interviews context's test factories drive real sessions
 import { createHarness, invitedSession, type Harness } from '../interviews/testing.ts';
-import { publishSessionUpdate } from './index.ts';
+import { announceSessionUpdates } from '../interviews/index.ts';
 import { seedSession, startRealtimeServer, TestClient, TokenTable, type RealtimeServer } from './testing.ts';
 
 // Two realtime "processes", each with its own Redis connection, sharing one Redis as a split
@@ -91,7 +91,9 @@ describe('realtime fan-out over Redis', () => {
       .update(interviewSessions)
       .set({ status: 'completed', currentPosition: 2 })
       .where(and(eq(interviewSessions.orgId, orgId), eq(interviewSessions.id, sessionId)));
-    await publishSessionUpdate(one.cache, { sessionId, orgId, status: 'completed', currentPosition: 2 });
+    await announceSessionUpdates(one.cache, [
+      { id: sessionId, orgId, status: 'completed', currentPosition: 2, updatedAt: new Date() },
+    ]);
     expect(await own.next('session.state', (m) => m.status === 'completed')).toMatchObject({ currentPosition: 2 });
     expect(await staff.next('session.state', (m) => m.status === 'completed')).toMatchObject({ currentPosition: 2 });
 

@@ -15,7 +15,7 @@ import type { PgliteDatabase } from '../infra/db/pglite-database.ts';
 import { consents, frames, interviewSessions } from '../infra/db/schema.ts';
 import { createTestDatabase } from '../infra/db/testing.ts';
 import { AppError } from '../shared/app-error.ts';
-import { publishSessionUpdate } from './index.ts';
+import { announceSessionUpdates } from '../interviews/index.ts';
 import {
   eventually,
   makeJpeg,
@@ -565,29 +565,36 @@ describe('subscriptions', () => {
 
     const completedAt = new Date();
     await write({ status: 'completed', updatedAt: completedAt });
-    await publishSessionUpdate(other.cache, {
-      sessionId,
-      orgId,
-      status: 'completed',
-      currentPosition: 1,
-      at: completedAt,
-    });
+    await announceSessionUpdates(other.cache, [
+      {
+        id: sessionId,
+        orgId,
+        status: 'completed',
+        currentPosition: 1,
+        updatedAt: completedAt,
+      },
+    ]);
     expect(await staff.next('session.state')).toMatchObject({ sessionId, status: 'completed', currentPosition: 1 });
     // An announcement older than what the view shows (crossed on the way) changes nothing…
-    await publishSessionUpdate(other.cache, {
-      sessionId,
-      orgId,
-      status: 'in_progress',
-      currentPosition: 0,
-      at: new Date(completedAt.getTime() - 1000),
-    });
+    await announceSessionUpdates(other.cache, [
+      {
+        id: sessionId,
+        orgId,
+        status: 'in_progress',
+        currentPosition: 0,
+        updatedAt: new Date(completedAt.getTime() - 1000),
+      },
+    ]);
     // …and neither does one naming another organisation.
-    await publishSessionUpdate(other.cache, {
-      sessionId,
-      orgId: randomUUID(),
-      status: 'abandoned',
-      currentPosition: 0,
-    });
+    await announceSessionUpdates(other.cache, [
+      {
+        id: sessionId,
+        orgId: randomUUID(),
+        status: 'abandoned',
+        currentPosition: 0,
+        updatedAt: new Date(),
+      },
+    ]);
     await s.cache.publish(EMOTION_EVENTS.emotionAnalyzed, JSON.stringify(analysis(orgId, sessionId, 1)));
     await staff.next('emotion');
     expect(staff.all('session.state').map((m) => m.status)).toEqual(['in_progress', 'in_progress', 'completed']);

@@ -47,7 +47,8 @@ export {
 } from './emotion-batch/recording-summary.ts';
 export { analyzeVideoCommand, type AnalyzeVideoCommandOptions } from './emotion-batch/analyze-video.command.ts';
 export { jobsStatus, retryDead, formatJobsStatus, type JobsStatus } from './jobs-cli.ts';
-export { requestEmail, emailJobs, EMAIL_QUEUE } from './email/notification-email.job.ts';
+export { emailJobs, EMAIL_QUEUE } from './email/notification-email.job.ts';
+export { requestEmail } from '../shared/email-requests.ts';
 export { renderEmail, type EmailTemplate, type RenderedEmail } from './email/templates.ts';
 export { requestCandidateErasure, ZEraseCandidateJob } from './retention/maintenance.jobs.ts';
 export {

@@ -12,7 +12,6 @@ import {
   type TReportRenderedEvent,
 } from '@parley/contracts';
 import { createHash, randomBytes } from 'node:crypto';
-import type { Broker } from '../../infra/broker/broker.ts';
 import { and, eq, lt } from 'drizzle-orm';
 import type { Database } from '../../infra/db/database.ts';
 import { processedMessages } from '../../infra/db/schema.ts';
@@ -25,16 +24,6 @@ import { NotificationRepository } from './notification.repository.ts';
 import { renderEmail, type EmailTemplate } from './templates.ts';
 
 export const EMAIL_QUEUE = 'notification.email';
-
-/**
- * Asks the workers to send an e-mail (the request's schema and routing key live in the contracts,
- * where other contexts publish them from too); the message id makes a repeated request one e-mail.
- */
-export async function requestEmail(broker: Broker, request: TEmailRequest): Promise<void> {
-  await broker.publish(EMAIL_REQUESTED, ZEmailRequest.parse(request), {
-    messageId: `email:${emailRequestKey(request)}`,
-  });
-}
 
 export interface EmailJobDeps {
   database: Database;

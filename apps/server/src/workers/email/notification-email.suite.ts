@@ -23,7 +23,8 @@ import {
 } from '../testing/worker-fixtures.ts';
 import { recipientsOf as to, startSmtpPeer, type SmtpPeer } from '../testing/smtp-peer.ts';
 import { retryPolicyOf } from '../worker-topology.ts';
-import { EMAIL_QUEUE, emailJobs, requestEmail } from './notification-email.job.ts';
+import { requestEmail } from '../../shared/email-requests.ts';
+import { EMAIL_QUEUE, emailJobs } from './notification-email.job.ts';
 
 /** Where the workers run: a migrated database, storage, and a broker declared with `WORKER_TOPOLOGY`. */
 export interface EmailSuiteWorld {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Broker } from '../../infra/broker/broker.ts';
 import type { Database } from '../../infra/db/database.ts';
 import { invitations } from '../../infra/db/schema.ts';
-import { requestEmail } from '../email/notification-email.job.ts';
+import { requestEmail } from '../../shared/email-requests.ts';
 import { defineJob, type JobContext, type JobDefinition } from '../job.ts';
 import { isProcessed, markProcessed } from '../job-runner.ts';
 import { dlqOf, MAINTENANCE_KEYS, MAINTENANCE_QUEUE, retryPolicyOf } from '../worker-topology.ts';
