@@ -257,11 +257,6 @@ export function traceBroker(broker: Broker, telemetry: Telemetry, kind: Config['
   };
 }
 
-/**
- * The same database with a CLIENT span around every `transaction()` on `db` and `primary` (a unit
- * of work: its statements, their wait for a connection and the commit), and a CLIENT span per SQL
- * statement sent inside a traced operation (`statementHook`).
- */
 /** Longest statement text kept on a span; drizzle's statements are far shorter. */
 const MAX_STATEMENT_CHARS = 2048;
 
@@ -271,7 +266,7 @@ const MAX_STATEMENT_CHARS = 2048;
  * builds no SQL with `sql.raw`). Only statements run inside a traced operation get one: a
  * background poll would otherwise start a trace per query.
  */
-export function statementHook(tracer: Tracer, driver: Database['kind']): QueryHook {
+function statementHook(tracer: Tracer, driver: Database['kind']): QueryHook {
   return (text, run) => {
     if (!trace.getActiveSpan()) return run();
     const { operation, collection } = summariseStatement(text);
@@ -307,6 +302,11 @@ export function summariseStatement(text: string): { operation: string; collectio
   return collection ? { operation, collection } : { operation };
 }
 
+/**
+ * The same database with a CLIENT span around every `transaction()` on `db` and `primary` (a unit
+ * of work: its statements, their wait for a connection and the commit), and a CLIENT span per SQL
+ * statement sent inside a traced operation (`statementHook`).
+ */
 export function traceDatabase(database: Database, telemetry: Telemetry): Database {
   if (!telemetry.enabled) return database;
   const { tracer } = telemetry;

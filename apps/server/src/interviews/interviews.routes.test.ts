@@ -1,8 +1,9 @@
+import { bearerToken } from '../accounts/index.ts';
 import { ZErrorBody, ZQuestion, ZSessionView } from '@parley/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpServer, type HttpServer } from '../infra/http/http-server.ts';
 import { Metrics } from '../infra/http/metrics.ts';
-import { bearerOf, resolveRequestActors } from '../infra/http/request-actor.ts';
+import { resolveRequestActors } from '../infra/http/request-actor.ts';
 import { createLogger } from '../infra/log.ts';
 import { ANONYMOUS, type StaffActor } from '../shared/actor.ts';
 import { createHarness, questionBody, type Harness } from './testing.ts';
@@ -16,7 +17,7 @@ const staffTokens = new Map<string, StaffActor>();
 /** Stands in for the accounts context's hook: bearer token → actor. */
 function installTestAuthentication(server: HttpServer): void {
   resolveRequestActors(server, async (request) => {
-    const token = bearerOf(request);
+    const token = bearerToken(request.headers, request.url);
     return (token && (staffTokens.get(token) ?? h.accounts.actors.get(token))) || ANONYMOUS;
   });
 }

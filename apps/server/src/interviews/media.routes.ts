@@ -50,7 +50,7 @@ export function registerMediaRoutes(app: HttpServer, media: MediaService, views:
             'Authorised by a staff bearer token or by the `token` of a URL from the recordings list. Honours ' +
             '`Range: bytes=…` (one range): **206** with `Content-Range`; **416** `RANGE_NOT_SATISFIABLE` with ' +
             '`Content-Range: bytes */<size>` for a range outside the file. The first request made with a media URL ' +
-            '(with a bearer token: the first of each staff member per answer in 31 minutes) writes `recording.viewed` ' +
+            '(with a bearer token: the first of each staff member per answer while a media URL would live) writes `recording.viewed` ' +
             'to the audit log; the requests after it write nothing.',
           security,
           params: ZAnswerMediaParams,

@@ -113,11 +113,14 @@ export class MediaService {
     token?: string,
   ): Promise<MediaContent> {
     const file = await this.locate(actor, answerId, kind, token);
-    const stored = await this.storage.getRange(file.key, (size) => spanOf(parseByteRange(rangeHeader, size), size));
+    let range: ByteRange | undefined;
+    const stored = await this.storage.getRange(file.key, (size) =>
+      spanOf((range = parseByteRange(rangeHeader, size)), size),
+    );
     return {
       contentType: file.contentType,
       size: stored.size,
-      range: parseByteRange(rangeHeader, stored.size),
+      range: range ?? parseByteRange(rangeHeader, stored.size),
       body: stored.body,
     };
   }

@@ -116,11 +116,6 @@ export class SessionRepository {
     return read;
   }
 
-  /** Drops the cached snapshot (a reader that found it contradicted by the database). */
-  async forget(sessionId: string): Promise<void> {
-    await this.cache.del(sessionCacheKey(sessionId));
-  }
-
   /**
    * Runs a write that changes what the snapshots of an interview's sessions show (its title):
    * fenced and invalidated like a session write.

@@ -1,7 +1,12 @@
 import type { Cache } from '../../infra/cache/cache.ts';
 import { AppError } from '../../shared/app-error.ts';
 import type { EarSample } from './blink-detector.ts';
-import { LiveBlinkCounter, type LiveBlinkOptions, type LiveBlinkState } from './live-blink-counter.ts';
+import {
+  DEFAULT_LIVE_BLINK_OPTIONS,
+  LiveBlinkCounter,
+  type LiveBlinkOptions,
+  type LiveBlinkState,
+} from './live-blink-counter.ts';
 
 export interface SharedBlinkOptions extends LiveBlinkOptions {
   /** A session's state is forgotten this long after its last frame. */
@@ -13,8 +18,7 @@ export interface SharedBlinkOptions extends LiveBlinkOptions {
 }
 
 export const DEFAULT_SHARED_BLINK_OPTIONS: SharedBlinkOptions = {
-  blink: {},
-  historyMs: 30_000,
+  ...DEFAULT_LIVE_BLINK_OPTIONS,
   stateTtlSeconds: 15 * 60,
   lockLeaseSeconds: 5,
   lockWaitMs: 6_000,

@@ -21,7 +21,3 @@ export function resolveRequestActors(app: HttpServer, resolve: (request: Fastify
     request.actor = await resolve(request);
   });
 }
-
-/** The token of an `Authorization: Bearer <token>` header, if the request has one. */
-export const bearerOf = (request: FastifyRequest): string | undefined =>
-  /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];

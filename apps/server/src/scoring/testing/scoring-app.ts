@@ -2,12 +2,13 @@
  * The scoring module mounted on a real HTTP server over a scoring harness, with a bearer-token
  * hook standing in for the accounts context (token name → actor) and the audit rows collected.
  */
+import { bearerToken } from '../../accounts/index.ts';
 import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { MemoryCache } from '../../infra/cache/memory-cache.ts';
 import { createHttpServer, type HttpServer } from '../../infra/http/http-server.ts';
 import { Metrics } from '../../infra/http/metrics.ts';
-import { bearerOf, resolveRequestActors } from '../../infra/http/request-actor.ts';
+import { resolveRequestActors } from '../../infra/http/request-actor.ts';
 import { createLogger } from '../../infra/log.ts';
 import { ANONYMOUS, type Actor } from '../../shared/actor.ts';
 import { createScoringModule, type AuditEntry, type ScoringModule, type ScoringModuleDeps } from '../index.ts';
@@ -71,7 +72,7 @@ export async function createScoringApp(
     readiness: async () => ({ status: 'ready', roles: ['interview'], checks: [] }),
   });
   resolveRequestActors(app, async (request) => {
-    const token = bearerOf(request);
+    const token = bearerToken(request.headers, request.url);
     return (token && tokens.get(token)) || ANONYMOUS;
   });
   scoring.registerRoutes(app);
