@@ -87,8 +87,7 @@ export class InterviewService {
       );
     }
     const pinned = input.questions ? await this.pin(actor.orgId, input.questions) : undefined;
-    // Sessions show the interview's title: their cached snapshots go with the edit.
-    const updated = await this.sessions.writingInterview(actor.orgId, interviewId, () =>
+    const write = () =>
       this.repo.update(
         actor.orgId,
         interviewId,
@@ -99,8 +98,10 @@ export class InterviewService {
         },
         pinned,
         this.clock(),
-      ),
-    );
+      );
+    // Sessions show the interview's title: a new title fences and drops their cached snapshots.
+    const updated =
+      input.title === undefined ? await write() : await this.sessions.writingInterview(actor.orgId, interviewId, write);
     if (!updated) throw new AppError('CONFLICT', 'The interview changed state meanwhile; reload it');
     return toInterview(await this.mustFind(actor.orgId, interviewId));
   }
