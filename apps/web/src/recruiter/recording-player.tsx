@@ -20,22 +20,26 @@ export function RecordingPlayer({
 }) {
   const videoRef = useRef<HTMLVideoElement>(null);
   const transcriptRef = useRef<HTMLDivElement>(null);
-  const [currentMs, setCurrentMs] = useState(0);
+  const { words } = recording;
+  // The lit word's index, not the time: state that changes a few times a second (per word), so the
+  // transcript re-renders per word and not on every animation frame while the video plays.
+  const [current, setCurrent] = useState(() => wordIndexAt(words, 0));
+  const wordsRef = useRef(words);
+  wordsRef.current = words;
   const [playing, setPlaying] = useState(false);
   const [failed, setFailed] = useState(false);
   const resumeAtMs = useRef<number | null>(null);
   /** URLs were renewed after an error and nothing has loaded since: a second error is final. */
   const renewed = useRef(false);
-  const { words } = recording;
-  const current = wordIndexAt(words, currentMs);
 
   useEffect(() => {
     const video = videoRef.current;
     if (!video) return;
     let frame = 0;
+    const showAt = (ms: number) => setCurrent(wordIndexAt(wordsRef.current, ms));
     // timeupdate fires a few times a second; while playing, follow every animation frame instead.
     const follow = () => {
-      setCurrentMs(video.currentTime * 1000);
+      showAt(video.currentTime * 1000);
       if (!video.paused && !video.ended) frame = requestAnimationFrame(follow);
     };
     const onPlay = () => {
@@ -44,7 +48,7 @@ export function RecordingPlayer({
       frame = requestAnimationFrame(follow);
     };
     const onPause = () => setPlaying(false);
-    const onTime = () => setCurrentMs(video.currentTime * 1000);
+    const onTime = () => showAt(video.currentTime * 1000);
     video.addEventListener('play', onPlay);
     video.addEventListener('pause', onPause);
     video.addEventListener('ended', onPause);
@@ -76,7 +80,7 @@ export function RecordingPlayer({
     const video = videoRef.current;
     if (!video) return;
     video.currentTime = ms / 1000;
-    setCurrentMs(ms);
+    setCurrent(wordIndexAt(words, ms));
   };
 
   const onError = () => {
