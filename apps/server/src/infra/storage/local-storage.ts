@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import {
   access,
   constants,
@@ -14,8 +13,7 @@ import {
   type FileHandle,
 } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { AppError } from '../../shared/app-error.ts';
 import { Envelope, HEADER_READ_BYTES } from './envelope.ts';
 import { assertValidKey, assertValidPrefix } from './keys.ts';
@@ -92,9 +90,13 @@ export class LocalStorage implements Storage {
     const file = this.fileOf(key);
     const sealed = this.envelope.sealStream(body, contentType);
     await this.writeAtomically(file, async (tmp) => {
-      await pipeline(Readable.from(sealed.chunks), createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
-      const handle = await open(tmp, 'r');
+      // The file exists before the first byte, so a failed stream can never create it after the
+      // clean-up has run (a stream opening the path itself could, its open still pending).
+      const handle = await open(tmp, 'wx', 0o600);
       try {
+        for await (const chunk of sealed.chunks) {
+          for (let at = 0; at < chunk.length;) at += (await handle.write(chunk, at)).bytesWritten;
+        }
         await handle.sync();
       } finally {
         await handle.close();
